@@ -1,0 +1,6 @@
+/* slate/slate.h: the whole SDK. Apps include this and define SLATE_TARGET_API. */
+#pragma once
+
+#include <slate/api.h>
+#include <slate/log.h>
+#include <slate/platform.h>

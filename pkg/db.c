@@ -1,0 +1,402 @@
+/* db.c: installed state in SQLite; every change is one transaction. */
+#include "db.h"
+
+#include <stdio.h>
+#include <string.h>
+#include <time.h>
+
+#define SCHEMA_VERSION 1
+
+static const char schema[] =
+    "CREATE TABLE IF NOT EXISTS packages ("
+    "  id TEXT PRIMARY KEY,"
+    "  current TEXT NOT NULL,"
+    "  previous TEXT,"
+    "  changed_at INTEGER NOT NULL);"
+    "CREATE TABLE IF NOT EXISTS versions ("
+    "  id TEXT NOT NULL,"
+    "  version TEXT NOT NULL,"
+    "  api_level INTEGER NOT NULL,"
+    "  class TEXT NOT NULL CHECK (class IN ('app', 'system')),"
+    "  label TEXT NOT NULL,"
+    "  exec TEXT NOT NULL,"
+    "  memory INTEGER NOT NULL,"
+    "  key_id TEXT NOT NULL,"
+    "  size INTEGER NOT NULL,"
+    "  installed_at INTEGER NOT NULL,"
+    "  manifest BLOB NOT NULL,"
+    "  PRIMARY KEY (id, version));"
+    "CREATE TABLE IF NOT EXISTS files ("
+    "  id TEXT NOT NULL,"
+    "  version TEXT NOT NULL,"
+    "  path TEXT NOT NULL,"
+    "  hash TEXT,"
+    "  size INTEGER NOT NULL,"
+    "  mode INTEGER NOT NULL,"
+    "  target TEXT,"
+    "  PRIMARY KEY (id, version, path)) WITHOUT ROWID;"
+    "CREATE TABLE IF NOT EXISTS grants ("
+    "  id TEXT NOT NULL,"
+    "  version TEXT NOT NULL,"
+    "  permission TEXT NOT NULL,"
+    "  PRIMARY KEY (id, version, permission)) WITHOUT ROWID;";
+
+static int db_fail(sqlite3 *db, struct err *e, const char *what) {
+    int code = sqlite3_errcode(db);
+    return err_set(e, code == SQLITE_FULL ? -ENOSPC : code == SQLITE_BUSY ? -EBUSY : -EIO, "database: %s: %s", what,
+                   sqlite3_errmsg(db));
+}
+
+static int exec(sqlite3 *db, const char *sql, struct err *e) {
+    return sqlite3_exec(db, sql, NULL, NULL, NULL) == SQLITE_OK ? 0 : db_fail(db, e, sql);
+}
+
+int db_open(const char *root_path, bool create, sqlite3 **ret, struct err *e) {
+    char path[4096];
+    sqlite3 *db = NULL;
+    int r;
+    snprintf(path, sizeof path, "%s/%s", root_path, DB_PATH);
+    int flags = SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOFOLLOW | (create ? SQLITE_OPEN_CREATE : 0);
+    if (sqlite3_open_v2(path, &db, flags, NULL) != SQLITE_OK) {
+        r = err_set(e, -EIO, "database %s: %s", path, db ? sqlite3_errmsg(db) : "out of memory");
+        sqlite3_close(db);
+        return r;
+    }
+    sqlite3_busy_timeout(db, 5000);
+    if ((r = exec(db, "PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL; PRAGMA foreign_keys=ON;", e)) < 0 ||
+        (create && (r = exec(db, schema, e)) < 0) ||
+        (create && (r = exec(db, "PRAGMA user_version=" "1", e)) < 0)) {
+        sqlite3_close(db);
+        return r;
+    }
+    *ret = db;
+    return 0;
+}
+
+void db_close(sqlite3 *db) {
+    sqlite3_close(db);
+}
+
+static sqlite3_stmt *prepare(sqlite3 *db, const char *sql, struct err *e) {
+    sqlite3_stmt *st = NULL;
+    if (sqlite3_prepare_v2(db, sql, -1, &st, NULL) != SQLITE_OK)
+        db_fail(db, e, sql);
+    return st;
+}
+
+static void copy_text(char *dst, size_t size, sqlite3_stmt *st, int col) {
+    const unsigned char *s = sqlite3_column_text(st, col);
+    snprintf(dst, size, "%s", s ? (const char *)s : "");
+}
+
+int db_get_package(sqlite3 *db, const char *id, struct db_package *ret, struct err *e) {
+    sqlite3_stmt *st = prepare(db, "SELECT id, current, previous FROM packages WHERE id = ?", e);
+    if (!st)
+        return -EIO;
+    sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
+    int k = sqlite3_step(st), r = 0;
+    if (k == SQLITE_ROW) {
+        copy_text(ret->id, sizeof ret->id, st, 0);
+        copy_text(ret->current, sizeof ret->current, st, 1);
+        copy_text(ret->previous, sizeof ret->previous, st, 2);
+    } else
+        r = k == SQLITE_DONE ? err_set(e, -ENOENT, "%s is not installed", id) : db_fail(db, e, "reading packages");
+    sqlite3_finalize(st);
+    return r;
+}
+
+static void read_version(sqlite3 *db, sqlite3_stmt *st, int col, struct db_version *v) {
+    copy_text(v->id, sizeof v->id, st, col);
+    copy_text(v->version, sizeof v->version, st, col + 1);
+    v->api_level = (unsigned)sqlite3_column_int(st, col + 2);
+    v->system = strcmp((const char *)sqlite3_column_text(st, col + 3), "system") == 0;
+    copy_text(v->label, sizeof v->label, st, col + 4);
+    copy_text(v->exec, sizeof v->exec, st, col + 5);
+    v->memory = (uint64_t)sqlite3_column_int64(st, col + 6);
+    copy_text(v->key_id, sizeof v->key_id, st, col + 7);
+    v->size = (uint64_t)sqlite3_column_int64(st, col + 8);
+    v->installed_at = sqlite3_column_int64(st, col + 9);
+
+    /* The small lists come from their own tables. */
+    sqlite3_stmt *q = NULL;
+    v->permissions[0] = '\0';
+    v->files = 0;
+    if (sqlite3_prepare_v2(db, "SELECT permission FROM grants WHERE id = ?1 AND version = ?2 ORDER BY permission", -1,
+                           &q, NULL) == SQLITE_OK) {
+        sqlite3_bind_text(q, 1, v->id, -1, SQLITE_STATIC);
+        sqlite3_bind_text(q, 2, v->version, -1, SQLITE_STATIC);
+        size_t off = 0;
+        while (sqlite3_step(q) == SQLITE_ROW && off < sizeof v->permissions)
+            off += (size_t)snprintf(v->permissions + off, sizeof v->permissions - off, "%s%s", off ? " " : "",
+                                    sqlite3_column_text(q, 0));
+    }
+    sqlite3_finalize(q);
+    if (sqlite3_prepare_v2(db, "SELECT count(*) FROM files WHERE id = ?1 AND version = ?2", -1, &q, NULL) ==
+        SQLITE_OK) {
+        sqlite3_bind_text(q, 1, v->id, -1, SQLITE_STATIC);
+        sqlite3_bind_text(q, 2, v->version, -1, SQLITE_STATIC);
+        if (sqlite3_step(q) == SQLITE_ROW)
+            v->files = (uint64_t)sqlite3_column_int64(q, 0);
+    }
+    sqlite3_finalize(q);
+}
+
+#define VERSION_COLUMNS "v.id, v.version, v.api_level, v.class, v.label, v.exec, v.memory, v.key_id, v.size, v.installed_at"
+
+int db_get_version(sqlite3 *db, const char *id, const char *version, struct db_version *ret, struct err *e) {
+    sqlite3_stmt *st = prepare(db, "SELECT " VERSION_COLUMNS " FROM versions v WHERE id = ? AND version = ?", e);
+    if (!st)
+        return -EIO;
+    sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, 2, version, -1, SQLITE_STATIC);
+    int k = sqlite3_step(st), r = 0;
+    if (k == SQLITE_ROW)
+        read_version(db, st, 0, ret);
+    else
+        r = k == SQLITE_DONE ? err_set(e, -ENOENT, "%s %s is not installed", id, version)
+                             : db_fail(db, e, "reading versions");
+    sqlite3_finalize(st);
+    return r;
+}
+
+bool db_has_version(sqlite3 *db, const char *id, const char *version) {
+    struct db_version v;
+    return db_get_version(db, id, version, &v, NULL) == 0;
+}
+
+static int insert_version(sqlite3 *db, const struct manifest *m, const char *key_id, const char *text, size_t len,
+                          struct err *e) {
+    sqlite3_stmt *st = prepare(db,
+                               "INSERT OR REPLACE INTO versions (id, version, api_level, class, label, exec, memory, "
+                               "key_id, size, installed_at, manifest) VALUES (?,?,?,?,?,?,?,?,?,?,?)",
+                               e);
+    if (!st)
+        return -EIO;
+    sqlite3_bind_text(st, 1, m->id, -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, 2, m->version_str, -1, SQLITE_STATIC);
+    sqlite3_bind_int(st, 3, (int)m->api_level);
+    sqlite3_bind_text(st, 4, m->system ? "system" : "app", -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, 5, m->label, -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, 6, m->exec, -1, SQLITE_STATIC);
+    sqlite3_bind_int64(st, 7, (sqlite3_int64)m->memory);
+    sqlite3_bind_text(st, 8, key_id, -1, SQLITE_STATIC);
+    sqlite3_bind_int64(st, 9, (sqlite3_int64)m->total_size);
+    sqlite3_bind_int64(st, 10, (sqlite3_int64)time(NULL));
+    sqlite3_bind_blob(st, 11, text, (int)len, SQLITE_STATIC);
+    int r = sqlite3_step(st) == SQLITE_DONE ? 0 : db_fail(db, e, "recording the version");
+    sqlite3_finalize(st);
+    return r;
+}
+
+static int insert_files(sqlite3 *db, const struct manifest *m, struct err *e) {
+    sqlite3_stmt *st = prepare(db, "INSERT INTO files (id, version, path, hash, size, mode, target) VALUES (?,?,?,?,?,?,?)", e);
+    if (!st)
+        return -EIO;
+    int r = 0;
+    for (size_t i = 0; r == 0 && i < m->n_files; i++) {
+        const struct manifest_file *f = &m->files[i];
+        char hash[65];
+        sqlite3_reset(st);
+        sqlite3_bind_text(st, 1, m->id, -1, SQLITE_STATIC);
+        sqlite3_bind_text(st, 2, m->version_str, -1, SQLITE_STATIC);
+        sqlite3_bind_text(st, 3, f->path, -1, SQLITE_STATIC);
+        if (f->type == FILE_REGULAR) {
+            hex_encode(f->hash, sizeof f->hash, hash);
+            sqlite3_bind_text(st, 4, hash, -1, SQLITE_TRANSIENT);
+            sqlite3_bind_null(st, 7);
+        } else {
+            sqlite3_bind_null(st, 4);
+            sqlite3_bind_text(st, 7, f->target, -1, SQLITE_STATIC);
+        }
+        sqlite3_bind_int64(st, 5, (sqlite3_int64)f->size);
+        sqlite3_bind_int(st, 6, (int)f->mode);
+        if (sqlite3_step(st) != SQLITE_DONE)
+            r = db_fail(db, e, "recording files");
+    }
+    sqlite3_finalize(st);
+    return r;
+}
+
+static int insert_grants(sqlite3 *db, const struct manifest *m, struct err *e) {
+    char perms[128];
+    permissions_format(m->permissions, perms, sizeof perms);
+    sqlite3_stmt *st = prepare(db, "INSERT INTO grants (id, version, permission) VALUES (?,?,?)", e);
+    if (!st)
+        return -EIO;
+    int r = 0;
+    for (char *save = NULL, *p = strtok_r(perms, " ", &save); r == 0 && p; p = strtok_r(NULL, " ", &save)) {
+        sqlite3_reset(st);
+        sqlite3_bind_text(st, 1, m->id, -1, SQLITE_STATIC);
+        sqlite3_bind_text(st, 2, m->version_str, -1, SQLITE_STATIC);
+        sqlite3_bind_text(st, 3, p, -1, SQLITE_STATIC);
+        if (sqlite3_step(st) != SQLITE_DONE)
+            r = db_fail(db, e, "recording grants");
+    }
+    sqlite3_finalize(st);
+    return r;
+}
+
+static int delete_version(sqlite3 *db, const char *id, const char *version, struct err *e) {
+    static const char *const tables[] = {"files", "grants", "versions"};
+    for (size_t i = 0; i < 3; i++) {
+        char sql[96];
+        snprintf(sql, sizeof sql, "DELETE FROM %s WHERE id = ?1 AND version = ?2", tables[i]);
+        sqlite3_stmt *st = prepare(db, sql, e);
+        if (!st)
+            return -EIO;
+        sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
+        sqlite3_bind_text(st, 2, version, -1, SQLITE_STATIC);
+        int k = sqlite3_step(st);
+        sqlite3_finalize(st);
+        if (k != SQLITE_DONE)
+            return db_fail(db, e, "forgetting a version");
+    }
+    return 0;
+}
+
+static int set_package(sqlite3 *db, const char *id, const char *current, const char *previous, struct err *e) {
+    sqlite3_stmt *st = prepare(db, "INSERT OR REPLACE INTO packages (id, current, previous, changed_at) VALUES (?,?,?,?)", e);
+    if (!st)
+        return -EIO;
+    sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, 2, current, -1, SQLITE_STATIC);
+    if (previous && *previous)
+        sqlite3_bind_text(st, 3, previous, -1, SQLITE_STATIC);
+    else
+        sqlite3_bind_null(st, 3);
+    sqlite3_bind_int64(st, 4, (sqlite3_int64)time(NULL));
+    int r = sqlite3_step(st) == SQLITE_DONE ? 0 : db_fail(db, e, "recording the package");
+    sqlite3_finalize(st);
+    return r;
+}
+
+/* Versions of id that are neither keep1 nor keep2. */
+static int list_others(sqlite3 *db, const char *id, const char *keep1, const char *keep2, char (**ret)[VERSION_MAX],
+                       size_t *n, struct err *e) {
+    sqlite3_stmt *st = prepare(db, "SELECT version FROM versions WHERE id = ?1 AND version != ?2 AND version != ?3", e);
+    if (!st)
+        return -EIO;
+    sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, 2, keep1, -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, 3, keep2, -1, SQLITE_STATIC);
+    int r = 0, k;
+    while (r == 0 && (k = sqlite3_step(st)) == SQLITE_ROW) {
+        char(*grown)[VERSION_MAX] = reallocarray(*ret, *n + 1, sizeof **ret);
+        if (!grown)
+            r = err_set(e, -ENOMEM, "out of memory");
+        else {
+            *ret = grown;
+            copy_text(grown[(*n)++], VERSION_MAX, st, 0);
+        }
+    }
+    if (r == 0 && k != SQLITE_DONE)
+        r = db_fail(db, e, "listing versions");
+    sqlite3_finalize(st);
+    return r;
+}
+
+static int transaction_end(sqlite3 *db, int r, struct err *e) {
+    if (r < 0) {
+        sqlite3_exec(db, "ROLLBACK", NULL, NULL, NULL);
+        return r;
+    }
+    return exec(db, "COMMIT", e);
+}
+
+int db_record_install(sqlite3 *db, const struct manifest *m, const char *key_id, const char *text, size_t len,
+                      char (**dropped)[VERSION_MAX], size_t *n_dropped, struct err *e) {
+    struct db_package old = {0};
+    int r = exec(db, "BEGIN IMMEDIATE", e);
+    if (r < 0)
+        return r;
+    r = db_get_package(db, m->id, &old, NULL);
+    if (r == -ENOENT)
+        r = 0;
+    else if (r < 0)
+        r = db_fail(db, e, "reading packages");
+    /* Reinstalling a kept version replaces its record. */
+    if (r == 0)
+        r = delete_version(db, m->id, m->version_str, e);
+    if (r == 0)
+        r = insert_version(db, m, key_id, text, len, e);
+    if (r == 0)
+        r = insert_files(db, m, e);
+    if (r == 0)
+        r = insert_grants(db, m, e);
+    if (r == 0)
+        r = set_package(db, m->id, m->version_str, old.current, e);
+    if (r == 0)
+        r = list_others(db, m->id, m->version_str, old.current, dropped, n_dropped, e);
+    for (size_t i = 0; r == 0 && i < *n_dropped; i++)
+        r = delete_version(db, m->id, (*dropped)[i], e);
+    return transaction_end(db, r, e);
+}
+
+int db_rollback(sqlite3 *db, const char *id, struct db_package *ret, struct err *e) {
+    struct db_package p;
+    int r = exec(db, "BEGIN IMMEDIATE", e);
+    if (r < 0)
+        return r;
+    r = db_get_package(db, id, &p, e);
+    if (r == 0 && !*p.previous)
+        r = err_set(e, -E_STATE, "%s has no previous version to roll back to", id);
+    if (r == 0)
+        r = set_package(db, id, p.previous, p.current, e);
+    r = transaction_end(db, r, e);
+    if (r == 0) {
+        *ret = p;
+        snprintf(ret->current, sizeof ret->current, "%s", p.previous);
+        snprintf(ret->previous, sizeof ret->previous, "%s", p.current);
+    }
+    return r;
+}
+
+int db_remove(sqlite3 *db, const char *id, struct err *e) {
+    static const char *const sql[] = {
+        "DELETE FROM files WHERE id = ?1",
+        "DELETE FROM grants WHERE id = ?1",
+        "DELETE FROM versions WHERE id = ?1",
+        "DELETE FROM packages WHERE id = ?1",
+    };
+    int r = exec(db, "BEGIN IMMEDIATE", e);
+    if (r < 0)
+        return r;
+    struct db_package p;
+    r = db_get_package(db, id, &p, e);
+    for (size_t i = 0; r == 0 && i < sizeof sql / sizeof *sql; i++) {
+        sqlite3_stmt *st = prepare(db, sql[i], e);
+        if (!st) {
+            r = -EIO;
+            break;
+        }
+        sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
+        if (sqlite3_step(st) != SQLITE_DONE)
+            r = db_fail(db, e, "removing");
+        sqlite3_finalize(st);
+    }
+    return transaction_end(db, r, e);
+}
+
+int db_for_each(sqlite3 *db, int (*fn)(void *ud, const struct db_package *p, const struct db_version *v), void *ud,
+                struct err *e) {
+    sqlite3_stmt *st = prepare(db,
+                               "SELECT p.id, p.current, p.previous, " VERSION_COLUMNS
+                               " FROM packages p JOIN versions v ON v.id = p.id AND v.version = p.current ORDER BY p.id",
+                               e);
+    if (!st)
+        return -EIO;
+    int r = 0, k;
+    while (r == 0 && (k = sqlite3_step(st)) == SQLITE_ROW) {
+        struct db_package p;
+        struct db_version v;
+        copy_text(p.id, sizeof p.id, st, 0);
+        copy_text(p.current, sizeof p.current, st, 1);
+        copy_text(p.previous, sizeof p.previous, st, 2);
+        read_version(db, st, 3, &v);
+        r = fn(ud, &p, &v);
+    }
+    if (r == 0 && k != SQLITE_DONE)
+        r = db_fail(db, e, "listing packages");
+    sqlite3_finalize(st);
+    return r;
+}

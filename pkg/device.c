@@ -1,0 +1,161 @@
+/* device.c: creating and opening device roots, and recovering them after a crash. */
+#include "device.h"
+
+#include <dirent.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/file.h>
+#include <sys/stat.h>
+
+#include "db.h"
+#include "keys.h"
+#include "util.h"
+
+static const char *const device_dirs[] = {
+    "etc/slate/keys/system", "etc/slate/keys/apps", APPS_DIR, STAGING_DIR, "usr/share/slate",
+};
+
+int device_init(const char *root, unsigned api_level, unsigned min_api_level, const char *release, struct err *e) {
+    struct platform_desc d = {.api_level = api_level, .min_api_level = min_api_level};
+    _cleanup_close_ int rootfd = -1;
+    char text[512];
+    sqlite3 *db;
+    int r;
+
+    if (min_api_level < 1 || min_api_level > api_level || api_level > API_LEVEL_MAX)
+        return err_set(e, -EINVAL, "API levels must satisfy 1 <= min-api-level (%u) <= api-level (%u)", min_api_level,
+                       api_level);
+    snprintf(d.release, sizeof d.release, "%s", release);
+    if (mkdir(root, 0755) < 0 && errno != EEXIST)
+        return err_set(e, -errno, "%s: %m", root);
+    if ((rootfd = open(root, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) < 0)
+        return err_set(e, -errno, "%s: %m", root);
+    if (faccessat(rootfd, PLATFORM_DESCRIPTOR, F_OK, AT_SYMLINK_NOFOLLOW) == 0)
+        return err_set(e, -EEXIST, "%s is already a device root (%s exists)", root, PLATFORM_DESCRIPTOR);
+    for (size_t i = 0; i < sizeof device_dirs / sizeof *device_dirs; i++)
+        if ((r = mkdir_parents_at(rootfd, device_dirs[i])) < 0)
+            return err_set(e, r, "%s/%s: %s", root, device_dirs[i], strerror(-r));
+    /* The platform's ABI table goes with the device: the audit holds apps to it. */
+    _cleanup_close_ int share = openat(rootfd, "usr/share/slate", O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+    if (share < 0 || (r = write_file_atomic_at(share, "abi", slate_abi_builtin, strlen(slate_abi_builtin), 0644)) < 0)
+        return err_set(e, share < 0 ? -errno : r, "%s/%s: cannot write the ABI table", root, ABI_TABLE_PATH);
+    if ((r = db_open(root, true, &db, e)) < 0)
+        return r;
+    db_close(db);
+    /* The descriptor comes last: its presence is what makes this a device root. */
+    _cleanup_close_ int etc = openat(rootfd, "etc/slate", O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+    int n = platform_desc_format(&d, text, sizeof text);
+    if (etc < 0 || n < 0 || (r = write_file_atomic_at(etc, "platform", text, (size_t)n, 0644)) < 0)
+        return err_set(e, etc < 0 ? -errno : n < 0 ? n : r, "%s/%s: cannot write the descriptor", root,
+                       PLATFORM_DESCRIPTOR);
+    return 0;
+}
+
+int device_open(const char *root, unsigned flags, struct device **ret, struct err *e) {
+    _cleanup_device_ struct device *d = calloc(1, sizeof *d);
+    int r;
+    if (!d || !(d->root = strdup(root)))
+        return err_set(e, -ENOMEM, "out of memory");
+    d->lockfd = d->rootfd = -1;
+    if ((d->rootfd = open(root, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) < 0)
+        return err_set(e, -errno, "device root %s: %m", root);
+    if ((r = platform_desc_load(d->rootfd, &d->desc, e)) < 0)
+        return err_prefix(e, r, "%s", root);
+    if (flags & DEVICE_WRITE) {
+        d->lockfd = openat(d->rootfd, LOCK_FILE, O_RDWR | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0600);
+        if (d->lockfd < 0)
+            return err_set(e, -errno, "%s/%s: %m", root, LOCK_FILE);
+        if (flock(d->lockfd, LOCK_EX | LOCK_NB) < 0) {
+            if (errno != EWOULDBLOCK)
+                return err_set(e, -errno, "%s/%s: %m", root, LOCK_FILE);
+            /* Another writer is at work: wait for it rather than fail. */
+            if (flock(d->lockfd, LOCK_EX) < 0)
+                return err_set(e, -errno, "%s/%s: %m", root, LOCK_FILE);
+        }
+    }
+    if ((r = db_open(root, false, &d->db, e)) < 0 || (r = abi_load(d->rootfd, &d->abi, e)) < 0)
+        return r;
+    if ((flags & DEVICE_WRITE) && (r = device_recover(d, e)) < 0)
+        return r;
+    *ret = TAKE_PTR(d);
+    return 0;
+}
+
+struct device *device_close(struct device *d) {
+    if (d) {
+        if (d->db)
+            db_close(d->db);
+        abi_free(d->abi);
+        if (d->rootfd >= 0)
+            close(d->rootfd);
+        if (d->lockfd >= 0)
+            close(d->lockfd);
+        free(d->root);
+        free(d);
+    }
+    return NULL;
+}
+
+/* Calls fn(dirfd, name) for each entry of dirfd/path except . and .. */
+static int for_each_entry(int parent, const char *path, int (*fn)(struct device *, int, const char *, const char *),
+                          struct device *d, const char *ctx) {
+    int fd = openat(parent, path, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+    if (fd < 0)
+        return errno == ENOENT ? 0 : -errno;
+    DIR *dir = fdopendir(fd);
+    if (!dir) {
+        close(fd);
+        return -errno;
+    }
+    int r = 0, removed = 0;
+    for (struct dirent *de; r >= 0 && (de = readdir(dir));) {
+        if (strcmp(de->d_name, ".") == 0 || strcmp(de->d_name, "..") == 0)
+            continue;
+        r = fn(d, dirfd(dir), de->d_name, ctx);
+        removed += r > 0 ? r : 0;
+    }
+    closedir(dir);
+    return r < 0 ? r : removed;
+}
+
+static int remove_entry(struct device *d, int dirfd, const char *name, const char *ctx) {
+    (void)d, (void)ctx;
+    int r = rm_rf_at(dirfd, name);
+    return r < 0 ? r : 1;
+}
+
+static int check_version_dir(struct device *d, int dirfd, const char *version, const char *id) {
+    if (db_has_version(d->db, id, version))
+        return 0;
+    int r = rm_rf_at(dirfd, version);
+    return r < 0 ? r : 1;
+}
+
+static int check_app_dir(struct device *d, int dirfd, const char *id, const char *ctx) {
+    (void)ctx;
+    int r = for_each_entry(dirfd, id, check_version_dir, d, id);
+    if (r < 0)
+        return r;
+    struct db_package p;
+    if (db_get_package(d->db, id, &p, NULL) == -ENOENT && unlinkat(dirfd, id, AT_REMOVEDIR) == 0)
+        r++;
+    return r;
+}
+
+int device_recover(struct device *d, struct err *e) {
+    int staged = for_each_entry(d->rootfd, STAGING_DIR, remove_entry, d, NULL);
+    if (staged < 0)
+        return err_set(e, staged, "%s/%s: cannot clean staging: %s", d->root, STAGING_DIR, strerror(-staged));
+    int orphans = for_each_entry(d->rootfd, APPS_DIR, check_app_dir, d, NULL);
+    if (orphans < 0)
+        return err_set(e, orphans, "%s/%s: cannot clean leftovers: %s", d->root, APPS_DIR, strerror(-orphans));
+    if (staged + orphans > 0) {
+        int fd = openat(d->rootfd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+        if (fd >= 0) {
+            syncfs(fd);
+            close(fd);
+        }
+    }
+    return staged + orphans;
+}

@@ -1,0 +1,332 @@
+/* package.c: the .slp format: one streaming pass to verify and unpack, and a reproducible packer. */
+#include "package.h"
+
+#include <archive.h>
+#include <archive_entry.h>
+#include <dirent.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "audit.h"
+#include "descriptor.h"
+#include "util.h"
+
+#define READ_BLOCK (128 * 1024)
+#define PAYLOAD_PREFIX "files/"
+
+struct package {
+    struct archive *a;
+    char *signature, *manifest_text;
+    size_t signature_len, manifest_len;
+    struct manifest *m;
+    struct public_key signer;
+};
+
+static int archive_fail(struct archive *a, struct err *e) {
+    const char *why = archive_error_string(a);
+    return err_set(e, -E_MALFORMED, "truncated or corrupt package (%.200s)", why ? why : "unknown error");
+}
+
+static int read_small_entry(struct archive *a, const char *want, size_t max, char **ret, size_t *ret_len,
+                            struct err *e) {
+    struct archive_entry *ae;
+    int r = archive_read_next_header(a, &ae);
+    if (r == ARCHIVE_EOF)
+        return err_set(e, -E_MALFORMED, "not a Slate package: %s is missing", want);
+    if (r != ARCHIVE_OK)
+        return archive_fail(a, e);
+    const char *name = archive_entry_pathname(ae);
+    if (!name || strcmp(name, want) != 0)
+        return err_set(e, -E_MALFORMED, "not a Slate package: %s must come %s", want,
+                       strcmp(want, "SIGNATURE") == 0 ? "first" : "right after SIGNATURE");
+    if (archive_entry_filetype(ae) != AE_IFREG || archive_entry_hardlink(ae))
+        return err_set(e, -E_MALFORMED, "%s is not a plain file", want);
+    int64_t size = archive_entry_size(ae);
+    if (!archive_entry_size_is_set(ae) || size < 0 || (uint64_t)size > max)
+        return err_set(e, -E_MALFORMED, "%s is larger than %zu bytes", want, max);
+    char *buf = malloc((size_t)size + 1);
+    if (!buf)
+        return err_set(e, -ENOMEM, "out of memory");
+    la_ssize_t n = archive_read_data(a, buf, (size_t)size);
+    if (n != (la_ssize_t)size) {
+        free(buf);
+        return n < 0 ? archive_fail(a, e) : err_set(e, -E_MALFORMED, "%s is truncated", want);
+    }
+    buf[size] = '\0';
+    *ret = buf;
+    *ret_len = (size_t)size;
+    return 0;
+}
+
+int package_open_raw(int fd, struct package **ret, struct err *e) {
+    struct package *p = calloc(1, sizeof *p);
+    int r;
+    if (!p || !(p->a = archive_read_new())) {
+        free(p);
+        return err_set(e, -ENOMEM, "out of memory");
+    }
+    archive_read_support_filter_zstd(p->a);
+    archive_read_support_format_tar(p->a);
+    if (archive_read_open_fd(p->a, fd, READ_BLOCK) != ARCHIVE_OK)
+        r = archive_fail(p->a, e);
+    else
+        r = read_small_entry(p->a, "SIGNATURE", SIGNATURE_MAX, &p->signature, &p->signature_len, e);
+    if (r == 0 && (archive_filter_count(p->a) != 2 || archive_filter_code(p->a, 0) != ARCHIVE_FILTER_ZSTD))
+        r = err_set(e, -E_MALFORMED, "not a Slate package: not zstd-compressed");
+    if (r == 0)
+        r = read_small_entry(p->a, "manifest", MANIFEST_MAX, &p->manifest_text, &p->manifest_len, e);
+    if (r < 0) {
+        package_free(p);
+        return r;
+    }
+    *ret = p;
+    return 0;
+}
+
+int package_parse_unverified(struct package *p, struct err *e) {
+    if (p->m)
+        return 0;
+    return manifest_parse(p->manifest_text, p->manifest_len, 0, &p->m, e);
+}
+
+int package_authenticate(struct package *p, int rootfd, struct err *e) {
+    char key_id[KEY_ID_HEX];
+    uint8_t sig[crypto_sign_BYTES];
+    int r = signature_parse(p->signature, p->signature_len, key_id, sig, e);
+    if (r < 0)
+        return r;
+    int class = trust_lookup(rootfd, key_id, &p->signer, e);
+    if (class < 0)
+        return class;
+    if (!signature_check(&p->signer, sig, p->manifest_text, p->manifest_len))
+        return err_set(e, -E_UNTRUSTED, "bad signature: the manifest was changed after key %s signed it", key_id);
+    /* Only a signed manifest is ever parsed. */
+    if ((r = package_parse_unverified(p, e)) < 0)
+        return r;
+    if (p->m->system && class != TRUST_SYSTEM)
+        return err_set(e, -E_UNTRUSTED, "%s is a system package, but key %s (%s) is trusted for apps only", p->m->id,
+                       key_id, p->signer.name);
+    return class;
+}
+
+int package_open(int fd, int rootfd, struct package **ret, struct err *e) {
+    _cleanup_package_ struct package *p = NULL;
+    int r = package_open_raw(fd, &p, e);
+    if (r < 0 || (r = package_authenticate(p, rootfd, e)) < 0)
+        return r;
+    *ret = TAKE_PTR(p);
+    return 0;
+}
+
+const struct manifest *package_manifest(const struct package *p) {
+    return p->m;
+}
+
+const char *package_manifest_text(const struct package *p, size_t *ret_len) {
+    *ret_len = p->manifest_len;
+    return p->manifest_text;
+}
+
+const struct public_key *package_signer(const struct package *p) {
+    return &p->signer;
+}
+
+struct package *package_free(struct package *p) {
+    if (p) {
+        if (p->a)
+            archive_read_free(p->a);
+        free(p->signature);
+        free(p->manifest_text);
+        manifest_free(p->m);
+        free(p);
+    }
+    return NULL;
+}
+
+/* Extraction ---------------------------------------------------------------------------------- */
+
+struct extract {
+    struct package *p;
+    int dirfd;
+    int parent_fd; /* the folder of the previous entry: payloads are sorted, so it is often reused */
+    char parent[PATH_BYTES_MAX + 1];
+    bool *seen, *elf;
+    size_t next; /* entries must come in manifest order */
+    struct err *e;
+};
+
+static const char *type_name(mode_t type) {
+    switch (type) {
+    case AE_IFDIR: return "a folder";
+    case AE_IFCHR:
+    case AE_IFBLK: return "a device node";
+    case AE_IFIFO: return "a fifo";
+    case AE_IFSOCK: return "a socket";
+    default: return "of an unknown type";
+    }
+}
+
+/* The folder that will hold path, opened beneath dirfd without following symlinks; *base is the last name. */
+static int parent_of(struct extract *x, const char *path, const char **base) {
+    const char *slash = strrchr(path, '/');
+    size_t n = slash ? (size_t)(slash - path) : 0;
+    *base = slash ? slash + 1 : path;
+    if (x->parent_fd >= 0 && strlen(x->parent) == n && memcmp(x->parent, path, n) == 0)
+        return x->parent_fd;
+    if (x->parent_fd >= 0)
+        close(x->parent_fd);
+    const char *ignored;
+    x->parent_fd = open_parent_at(x->dirfd, path, true, &ignored);
+    if (x->parent_fd < 0)
+        return err_set(x->e, x->parent_fd, "%s: cannot create its folder: %s", path, strerror(-x->parent_fd));
+    memcpy(x->parent, path, n);
+    x->parent[n] = '\0';
+    return x->parent_fd;
+}
+
+static int extract_regular(struct extract *x, const struct manifest_file *f, size_t index) {
+    crypto_generichash_state h;
+    uint8_t digest[32], head[4];
+    uint64_t total = 0;
+    int fd = -1, r = 0;
+
+    if (x->dirfd >= 0) {
+        const char *base;
+        int parent = parent_of(x, f->path, &base);
+        if (parent < 0)
+            return parent;
+        fd = openat(parent, base, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, f->mode);
+        if (fd < 0 || fchmod(fd, f->mode) < 0) {
+            r = err_set(x->e, -errno, "%s: %m", f->path);
+            if (fd >= 0)
+                close(fd);
+            return r;
+        }
+    }
+    crypto_generichash_init(&h, NULL, 0, sizeof digest);
+    for (;;) {
+        const void *buf;
+        size_t len;
+        la_int64_t offset;
+        int k = archive_read_data_block(x->p->a, &buf, &len, &offset);
+        if (k == ARCHIVE_EOF)
+            break;
+        if (k != ARCHIVE_OK) {
+            r = archive_fail(x->p->a, x->e);
+            break;
+        }
+        if (offset < 0 || (uint64_t)offset != total) {
+            r = err_set(x->e, -E_MALFORMED, "%s: sparse entries are not allowed", f->path);
+            break;
+        }
+        if (len > f->size - total) { /* stop at the signed size: decompression bombs end here */
+            r = err_set(x->e, -E_MALFORMED, "%s: larger than the manifest says (%llu bytes)", f->path,
+                        (unsigned long long)f->size);
+            break;
+        }
+        if (total < 4)
+            memcpy(head + total, buf, len < 4 - total ? len : 4 - total);
+        total += len;
+        crypto_generichash_update(&h, buf, len);
+        if (fd >= 0 && (r = write_all(fd, buf, len)) < 0) {
+            r = err_set(x->e, r, "%s: %s", f->path, strerror(-r));
+            break;
+        }
+    }
+    if (fd >= 0 && close(fd) < 0 && r == 0)
+        r = err_set(x->e, -errno, "%s: %m", f->path);
+    if (r < 0)
+        return r;
+    if (total != f->size)
+        return err_set(x->e, -E_MALFORMED, "%s: %llu bytes, but the manifest says %llu", f->path,
+                       (unsigned long long)total, (unsigned long long)f->size);
+    crypto_generichash_final(&h, digest, sizeof digest);
+    if (sodium_memcmp(digest, f->hash, sizeof digest) != 0)
+        return err_set(x->e, -E_MALFORMED, "%s: content does not match the manifest's hash", f->path);
+    x->elf[index] = is_elf(head, total < 4 ? total : 4);
+    return 0;
+}
+
+static int extract_symlink(struct extract *x, const struct manifest_file *f, struct archive_entry *ae) {
+    const char *target = archive_entry_symlink(ae);
+    if (!target || strcmp(target, f->target) != 0)
+        return err_set(x->e, -E_MALFORMED, "%s: link target differs from the manifest", f->path);
+    if (x->dirfd < 0)
+        return 0;
+    const char *base;
+    int parent = parent_of(x, f->path, &base);
+    if (parent < 0)
+        return parent;
+    if (symlinkat(f->target, parent, base) < 0)
+        return err_set(x->e, -errno, "%s: %m", f->path);
+    return 0;
+}
+
+static int extract_entry(struct extract *x, struct archive_entry *ae) {
+    const struct manifest *m = x->p->m;
+    const char *name = archive_entry_pathname(ae);
+    if (!name || strncmp(name, PAYLOAD_PREFIX, strlen(PAYLOAD_PREFIX)) != 0)
+        return err_set(x->e, -E_MALFORMED, "unexpected entry '%.200s' outside files/", name ? name : "");
+    const char *path = name + strlen(PAYLOAD_PREFIX);
+    const struct manifest_file *f = manifest_find(m, path);
+    if (!f)
+        return err_set(x->e, -E_MALFORMED, "%.200s is not in the manifest", path);
+    size_t index = (size_t)(f - m->files);
+    if (x->seen[index])
+        return err_set(x->e, -E_MALFORMED, "%s appears twice", path);
+    if (index < x->next)
+        return err_set(x->e, -E_MALFORMED, "%s is out of order", path);
+    x->seen[index] = true;
+    x->next = index + 1;
+
+    mode_t type = archive_entry_filetype(ae), mode = archive_entry_mode(ae) & 07777;
+    if (archive_entry_hardlink(ae))
+        return err_set(x->e, -E_MALFORMED, "%s is a hard link; packages hold only files and symlinks", path);
+    if (type != AE_IFREG && type != AE_IFLNK)
+        return err_set(x->e, -E_MALFORMED, "%s is %s; packages hold only files and symlinks", path, type_name(type));
+    if (mode & 07000)
+        return err_set(x->e, -E_MALFORMED, "%s has a setuid, setgid or sticky bit", path);
+    if ((type == AE_IFLNK) != (f->type == FILE_SYMLINK))
+        return err_set(x->e, -E_MALFORMED, "%s: type differs from the manifest", path);
+    if (type == AE_IFLNK)
+        return extract_symlink(x, f, ae);
+    if ((mode & 0777) != f->mode)
+        return err_set(x->e, -E_MALFORMED, "%s: mode %04o differs from the manifest's %04o", path, (unsigned)mode,
+                       (unsigned)f->mode);
+    if (!archive_entry_size_is_set(ae) || archive_entry_size(ae) < 0 || (uint64_t)archive_entry_size(ae) != f->size)
+        return err_set(x->e, -E_MALFORMED, "%s: size differs from the manifest", path);
+    return extract_regular(x, f, index);
+}
+
+int package_extract(struct package *p, int dirfd, bool **ret_elf, struct err *e) {
+    const struct manifest *m = p->m;
+    struct extract x = {.p = p, .dirfd = dirfd, .parent_fd = -1, .e = e};
+    int r = 0;
+
+    if (!m)
+        return err_set(e, -EINVAL, "package manifest not parsed");
+    x.seen = calloc(m->n_files + 1, sizeof *x.seen);
+    x.elf = calloc(m->n_files + 1, sizeof *x.elf);
+    if (!x.seen || !x.elf)
+        r = err_set(e, -ENOMEM, "out of memory");
+    while (r == 0) {
+        struct archive_entry *ae;
+        int k = archive_read_next_header(p->a, &ae);
+        if (k == ARCHIVE_EOF)
+            break;
+        r = k == ARCHIVE_OK ? extract_entry(&x, ae) : archive_fail(p->a, e);
+    }
+    for (size_t i = 0; r == 0 && i < m->n_files; i++)
+        if (!x.seen[i])
+            r = err_set(e, -E_MALFORMED, "%s is missing from the package", m->files[i].path);
+    if (x.parent_fd >= 0)
+        close(x.parent_fd);
+    free(x.seen);
+    if (r < 0 || !ret_elf)
+        free(x.elf);
+    else
+        *ret_elf = x.elf;
+    return r;
+}

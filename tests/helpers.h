@@ -1,0 +1,70 @@
+/* helpers.h: what the test programs share: temporary roots, running slate, crafting packages. */
+#pragma once
+
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <cmocka.h>
+
+#include "keys.h"
+
+/* A fresh folder under $TMPDIR (or /tmp); removed by test_rmtree. Never NULL (fails the test). */
+char *test_tmpdir(const char *tag);
+void test_rmtree(const char *path);
+
+/* Write or read a whole file; both fail the test on error. read returns a NUL-terminated copy. */
+void test_write(const char *path, const void *data, size_t len, unsigned mode);
+char *test_read(const char *path, size_t *ret_len);
+bool test_exists(const char *path);
+
+/* printf into a new string. */
+char *test_fmt(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+/*
+ * Run the real slate binary ($SLATE_BIN) with the given arguments (a NULL-terminated
+ * list), capturing both outputs (NUL-terminated, caller frees, pass NULL to ignore).
+ * Returns the exit status, or 128+signal.
+ */
+int run_slate(char **out, char **err, const char *arg, ...) __attribute__((sentinel));
+int run_slatev(char **out, char **err, const char *const *argv);
+
+/* A device root at dir/root with levels [min, api], and a trusted app key dir/app (.key/.pub) and system key dir/sys. */
+struct test_device {
+    char *dir, *root;
+    char *app_key, *app_pub, *sys_key, *sys_pub;
+};
+void test_device_new(struct test_device *d, unsigned api, unsigned min);
+void test_device_free(struct test_device *d);
+
+/* Path of the example app binary built for level N ($HELLO_API<N>). */
+const char *test_hello(unsigned level);
+
+/*
+ * A source folder for 'slate pack': dir/manifest (the given [package]/[app] text)
+ * and dir/files/bin/hello (the example app for that level), plus extra files.
+ */
+char *test_app_source(const char *parent, const char *name, const char *manifest_text, unsigned hello_level);
+
+/* A manifest's [package] and [app] text for id/version/level, class app, exec bin/hello. */
+char *test_manifest(const char *id, const char *version, unsigned level, const char *class_);
+
+/*
+ * Crafting raw packages, entry by entry, to test what the reader refuses.
+ * craft_new opens a zstd tar (or an uncompressed one with zstd=false).
+ */
+struct craft;
+struct craft *craft_new(const char *path, bool zstd);
+void craft_file(struct craft *c, const char *name, const void *data, size_t len, unsigned mode);
+/* Any entry: type is an AE_IF* value; size is what the header claims; data (len bytes) is what follows. */
+void craft_entry(struct craft *c, const char *name, unsigned type, unsigned mode, int64_t size, const void *data,
+                 size_t len, const char *link);
+void craft_close(struct craft *c);
+
+/* SIGNATURE text for manifest text, signed with the secret key file at key_path. */
+char *craft_signature(const char *key_path, const char *manifest, size_t len);
+
+/* BLAKE2b-256 of data, in hex (65 bytes). */
+void test_hash(const void *data, size_t len, char out[65]);

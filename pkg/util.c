@@ -118,10 +118,14 @@ bool symlink_stays_inside(const char *link_path, const char *target) {
 }
 
 int open_parent_at(int dirfd, const char *path, bool create, const char **ret_base) {
-    int fd = fcntl(dirfd, F_DUPFD_CLOEXEC, 3);
+    int fd;
+    if (path[0] == '/' || dirfd == AT_FDCWD)
+        fd = open(path[0] == '/' ? "/" : ".", O_PATH | O_DIRECTORY | O_CLOEXEC);
+    else
+        fd = fcntl(dirfd, F_DUPFD_CLOEXEC, 3);
     if (fd < 0)
         return -errno;
-    const char *comp = path;
+    const char *comp = path + strspn(path, "/");
     for (const char *slash; (slash = strchr(comp, '/'));) {
         char name[PATH_BYTES_MAX + 1];
         size_t n = (size_t)(slash - comp);

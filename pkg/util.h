@@ -64,7 +64,10 @@ bool symlink_stays_inside(const char *link_path, const char *target);
 /* Make every missing folder of path (relative to dirfd), never following a symlink. */
 int mkdir_parents_at(int dirfd, const char *path);
 
-/* Open the directory holding path (relative to dirfd), creating folders, never following a symlink. */
+/*
+ * Open the folder holding path (relative to dirfd, or absolute), creating missing
+ * folders when asked, never following a symlink on the way. *ret_base is the last name.
+ */
 int open_parent_at(int dirfd, const char *path, bool create, const char **ret_base);
 
 /* Remove dirfd/name and everything under it; missing is fine. Never follows symlinks. */

@@ -1,0 +1,76 @@
+#!/usr/bin/env bash
+# demo.sh: the platform contract at work, run by `make run`: two devices at different API
+# levels, one signed app built for each level, and the installer's gating between them.
+set -euo pipefail
+
+build=${1:-build}
+slate="$build/cli/slate"
+demo="$build/demo"
+libdir="$(cd "$build/lib" && pwd)"
+
+step() { printf '\n\033[1m== %s\033[0m\n' "$*"; }
+show() { printf '$ %s\n' "$*"; "$@"; }
+# A refusal is the point of these steps: show it, and fail the demo if it does not happen.
+refused() {
+    printf '$ %s\n' "$*"
+    if "$@"; then echo "demo: expected a refusal" >&2; exit 1; fi
+}
+app_source() { # DIR VERSION LEVEL
+    mkdir -p "$1/files/bin"
+    cp "$build/examples/hello/hello-api$3" "$1/files/bin/hello"
+    cat >"$1/manifest" <<MANIFEST
+[package]
+id = org.example.hello
+version = $2
+api_level = $3        # the one API level this version is built for
+class = app
+
+[app]
+exec = bin/hello
+label = Hello
+memory = 32M
+MANIFEST
+}
+
+rm -rf "$demo"
+mkdir -p "$demo"
+
+step "Two devices: an older phone (API level 1) and a newer one that dropped level 1"
+show "$slate" --root "$demo/old-phone" init --api-level 1 --min-api-level 1 --release 2026.05
+show "$slate" --root "$demo/new-phone" init --api-level 2 --min-api-level 2 --release 2026.11
+
+step "A publisher key, trusted by both devices"
+show "$slate" keygen "$demo/publisher"
+show "$slate" --root "$demo/old-phone" trust "$demo/publisher.pub"
+show "$slate" --root "$demo/new-phone" trust "$demo/publisher.pub"
+
+step "Hello 1.0.0 built for API level 1, and Hello 2.0.0 built for level 2, packed and signed"
+app_source "$demo/hello-1" 1.0.0 1
+app_source "$demo/hello-2" 2.0.0 2
+show "$slate" pack "$demo/hello-1" --key "$demo/publisher.key" -o "$demo/hello-1.0.0.slp"
+show "$slate" pack "$demo/hello-2" --key "$demo/publisher.key" -o "$demo/hello-2.0.0.slp"
+show "$slate" --root "$demo/new-phone" verify "$demo/hello-2.0.0.slp"
+show "$slate" --root "$demo/new-phone" audit "$demo/hello-2.0.0.slp"
+
+step "Each device installs only what its platform supports"
+show "$slate" --root "$demo/old-phone" install "$demo/hello-1.0.0.slp"
+refused "$slate" --root "$demo/old-phone" install "$demo/hello-2.0.0.slp"
+refused "$slate" --root "$demo/new-phone" install "$demo/hello-1.0.0.slp"
+show "$slate" --root "$demo/new-phone" install "$demo/hello-2.0.0.slp"
+
+step "What is installed, and the apps running against their device's platform"
+show "$slate" --root "$demo/old-phone" list
+show "$slate" --root "$demo/new-phone" info org.example.hello
+for phone in old-phone new-phone; do
+    version=$("$slate" --root "$demo/$phone" list --json | sed -n 's/.*"version": "\([^"]*\)".*/\1/p')
+    printf '$ (%s) hello\n' "$phone"
+    SLATE_ROOT="$demo/$phone" LD_LIBRARY_PATH="$libdir" \
+        "$demo/$phone/var/lib/slate/apps/org.example.hello/$version/bin/hello"
+done
+
+step "Packages nobody trusts are refused"
+show "$slate" keygen "$demo/stranger"
+show "$slate" pack "$demo/hello-1" --key "$demo/stranger.key" -o "$demo/stranger.slp"
+refused "$slate" --root "$demo/old-phone" install "$demo/stranger.slp"
+
+printf '\nThe demo devices are in %s; try: %s --root %s/old-phone list\n' "$demo" "$slate" "$demo"

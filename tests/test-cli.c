@@ -86,7 +86,8 @@ static void test_install_list_info_remove(void **state) {
 
     /* The installed app runs and sees the device through the SDK. */
     char *bin = test_fmt("%s/var/lib/slate/apps/org.example.one/1.0.0/bin/hello", dev.root);
-    char *cmd = test_fmt("SLATE_ROOT=%s %s", dev.root, bin);
+    const char *preload = getenv("SLATE_APP_PRELOAD");
+    char *cmd = test_fmt("LD_PRELOAD='%s' SLATE_ROOT=%s %s", preload ? preload : "", dev.root, bin);
     FILE *p = popen(cmd, "r");
     char line[256] = "";
     assert_non_null(fgets(line, sizeof line, p));

@@ -81,8 +81,9 @@ int abi_parse(const char *text, size_t len, struct abi_table **ret, struct err *
     qsort(t->symbols, t->n_symbols, sizeof *t->symbols, symbol_cmp);
     for (size_t i = 1; i < t->n_symbols; i++)
         if (strcmp(t->symbols[i - 1].name, t->symbols[i].name) == 0) {
-            abi_free(t);
-            return err_set(e, -E_MALFORMED, "ABI table: %s is listed twice", t->symbols[i].name);
+            r = err_set(e, -E_MALFORMED, "ABI table: %s is listed twice", t->symbols[i].name);
+            abi_free(t); /* the name lives in t->text: report first */
+            return r;
         }
     *ret = t;
     return 0;

@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/statvfs.h>
 
 #include "audit.h"
 #include "package.h"
@@ -58,6 +59,20 @@ static int check_state(struct device *d, const struct manifest *m, struct db_pac
     if (cmp < 0)
         return err_set(e, -E_STATE, "%s %s is older than the installed %s; use 'slate rollback' to go back", m->id,
                        m->version_str, old->current);
+    return 0;
+}
+
+/* Refuse up front what cannot fit, rather than fill the device and fail halfway. */
+static int check_space(struct device *d, const struct manifest *m, struct err *e) {
+    struct statvfs vfs;
+    if (fstatvfs(d->rootfd, &vfs) < 0)
+        return err_set(e, -errno, "%s: %m", d->root);
+    /* Per file, up to one block of slack for the partial last block. */
+    uint64_t need = m->total_size + (uint64_t)m->n_files * vfs.f_frsize;
+    uint64_t avail = (uint64_t)vfs.f_bavail * vfs.f_frsize;
+    if (need > avail)
+        return err_set(e, -ENOSPC, "%s %s needs %llu MiB; the device has %llu MiB free", m->id, m->version_str,
+                       (unsigned long long)(need >> 20) + 1, (unsigned long long)(avail >> 20));
     return 0;
 }
 
@@ -136,7 +151,8 @@ int install_package(struct device *d, const char *path, struct install_result *r
     if ((r = package_open(fd, d->rootfd, &p, e)) < 0)
         return err_prefix(e, r, "%s", path);
     const struct manifest *m = package_manifest(p);
-    if ((r = gate_api_level(&d->desc, m->id, m->api_level, e)) < 0 || (r = check_state(d, m, &old, e)) < 0)
+    if ((r = gate_api_level(&d->desc, m->id, m->api_level, e)) < 0 || (r = check_state(d, m, &old, e)) < 0 ||
+        (r = check_space(d, m, e)) < 0)
         return r;
     if ((stagingfd = make_staging(d, m->id, staging, e)) < 0)
         return stagingfd;

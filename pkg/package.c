@@ -264,15 +264,25 @@ static int extract_symlink(struct extract *x, const struct manifest_file *f, str
     return 0;
 }
 
+/* An entry name as the attacker wrote it, cut short and with control characters as '?': a refusal stays one line. */
+static const char *shown(const char *name, char buf[static 201]) {
+    size_t i = 0;
+    for (; name[i] && i < 200; i++)
+        buf[i] = (unsigned char)name[i] < 0x20 || name[i] == 0x7f ? '?' : name[i];
+    buf[i] = '\0';
+    return buf;
+}
+
 static int extract_entry(struct extract *x, struct archive_entry *ae) {
     const struct manifest *m = x->p->m;
     const char *name = archive_entry_pathname(ae);
+    char buf[201];
     if (!name || strncmp(name, PAYLOAD_PREFIX, strlen(PAYLOAD_PREFIX)) != 0)
-        return err_set(x->e, -E_MALFORMED, "unexpected entry '%.200s' outside files/", name ? name : "");
+        return err_set(x->e, -E_MALFORMED, "unexpected entry '%s' outside files/", shown(name ? name : "", buf));
     const char *path = name + strlen(PAYLOAD_PREFIX);
     const struct manifest_file *f = manifest_find(m, path);
     if (!f)
-        return err_set(x->e, -E_MALFORMED, "%.200s is not in the manifest", path);
+        return err_set(x->e, -E_MALFORMED, "%s is not in the manifest", shown(path, buf));
     size_t index = (size_t)(f - m->files);
     if (x->seen[index])
         return err_set(x->e, -E_MALFORMED, "%s appears twice", path);

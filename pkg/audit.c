@@ -43,6 +43,7 @@ struct version_need {
 struct image {
     const uint8_t *data;
     size_t size;
+    uint16_t type;
     GElf_Phdr *ph;
     size_t phnum;
     /* from the dynamic segment */
@@ -57,6 +58,9 @@ struct dynamic {
     size_t n_needed;
     uint64_t strtab, strsz, symtab, syment, versym, verneed, verneednum;
     uint64_t rela, relasz, relaent, jmprel, pltrelsz, pltrel, rel, relsz, relent;
+    uint64_t flags_1;
+    const char *refused; /* the first tag that names a library or path: reported once strings can be read */
+    uint64_t refused_name;
 };
 
 bool is_elf(const void *data, size_t size) {
@@ -96,18 +100,50 @@ static int read_headers(Elf *elf, struct image *im, struct err *e) {
     GElf_Ehdr eh;
     if (elf_kind(elf) != ELF_K_ELF || !gelf_getehdr(elf, &eh))
         return err_set(e, -E_MALFORMED, "not a valid ELF file");
-    if (eh.e_ident[EI_CLASS] != ELFCLASS64 || eh.e_ident[EI_DATA] != ELFDATA2LSB || eh.e_machine != NATIVE_MACHINE)
+    if (eh.e_ident[EI_CLASS] != ELFCLASS64 || eh.e_ident[EI_DATA] != ELFDATA2LSB)
+        return err_set(e, -E_AUDIT, "built for another architecture (%s-bit, %s-endian); this device runs %s",
+                       eh.e_ident[EI_CLASS] == ELFCLASS32 ? "32" : "64",
+                       eh.e_ident[EI_DATA] == ELFDATA2MSB ? "big" : "little", NATIVE_NAME);
+    if (eh.e_machine != NATIVE_MACHINE)
         return err_set(e, -E_AUDIT, "built for another architecture (machine %u); this device runs %s",
                        (unsigned)eh.e_machine, NATIVE_NAME);
     if (eh.e_type != ET_DYN && eh.e_type != ET_EXEC)
         return err_set(e, -E_AUDIT, "neither an executable nor a shared library");
-    if (elf_getphdrnum(elf, &im->phnum) < 0 || im->phnum == 0 || im->phnum > 256)
+    im->type = eh.e_type;
+    /* libelf reads entries of its own size whatever e_phentsize says; the kernel refuses any other. */
+    if (eh.e_phentsize != sizeof(Elf64_Phdr) || elf_getphdrnum(elf, &im->phnum) < 0 || im->phnum == 0 ||
+        im->phnum > 256)
         return err_set(e, -E_MALFORMED, "malformed program headers");
     if (!(im->ph = calloc(im->phnum, sizeof *im->ph)))
         return err_set(e, -ENOMEM, "out of memory");
     for (size_t i = 0; i < im->phnum; i++)
         if (!gelf_getphdr(elf, (int)i, &im->ph[i]))
             return err_set(e, -E_MALFORMED, "malformed program header %zu", i);
+    return 0;
+}
+
+/*
+ * ld.so maps each PT_LOAD by whole pages, a later one over an earlier one, and
+ * the kernel maps what lies past the end of the file as nothing: at_vaddr sees
+ * what they will only when the segments are in order, inside the file, and no
+ * two share a page (p_align: ld.so refuses one smaller than its page size).
+ */
+static int check_loads(const struct image *im, struct err *e) {
+    uint64_t end = 0;
+    for (size_t i = 0; i < im->phnum; i++) {
+        const GElf_Phdr *ph = &im->ph[i];
+        if (ph->p_type != PT_LOAD)
+            continue;
+        uint64_t align = ph->p_align > 4096 ? ph->p_align : 4096;
+        if ((align & (align - 1)) || ((ph->p_vaddr - ph->p_offset) & (align - 1)) || ph->p_filesz > ph->p_memsz ||
+            ph->p_memsz > UINT64_MAX - align - ph->p_vaddr)
+            return err_set(e, -E_MALFORMED, "malformed loadable segment %zu", i);
+        if (ph->p_offset > im->size || ph->p_filesz > im->size - ph->p_offset)
+            return err_set(e, -E_MALFORMED, "truncated: loadable segment %zu ends past the end of the file", i);
+        if ((ph->p_vaddr & ~(align - 1)) < end)
+            return err_set(e, -E_MALFORMED, "loadable segment %zu overlaps the one before it", i);
+        end = (ph->p_vaddr + ph->p_memsz + align - 1) & ~(align - 1);
+    }
     return 0;
 }
 
@@ -118,8 +154,11 @@ static int check_interp(const struct image *im, struct audit_result *res, struct
             continue;
         if (res->executable)
             return err_set(e, -E_MALFORMED, "two program interpreters");
-        const char *interp = at_vaddr(im, ph->p_vaddr, ph->p_filesz);
-        if (!interp || ph->p_filesz == 0 || interp[ph->p_filesz - 1] != '\0')
+        /* The kernel reads the interpreter's path at p_offset, not through the mapping. */
+        if (ph->p_offset > im->size || ph->p_filesz > im->size - ph->p_offset || ph->p_filesz == 0)
+            return err_set(e, -E_MALFORMED, "malformed program interpreter");
+        const char *interp = (const char *)im->data + ph->p_offset;
+        if (interp[ph->p_filesz - 1] != '\0')
             return err_set(e, -E_MALFORMED, "malformed program interpreter");
         if (strcmp(interp, LOADER_PATH) != 0)
             return err_set(e, -E_AUDIT, "asks for the program interpreter %.100s; only %s runs apps", interp,
@@ -129,15 +168,15 @@ static int check_interp(const struct image *im, struct audit_result *res, struct
     return 0;
 }
 
-static int refused_tag(int64_t tag) {
+static const char *refused_tag(int64_t tag) {
     switch (tag) {
-    case DT_RPATH:
-    case DT_RUNPATH: return 1;
-    case DT_AUDIT:
-    case DT_DEPAUDIT:
-    case DT_AUXILIARY:
-    case DT_FILTER: return 2;
-    default: return 0;
+    case DT_RPATH: return "sets a library search path (RPATH";
+    case DT_RUNPATH: return "sets a library search path (RUNPATH";
+    case DT_AUDIT: return "names an audit or filter library (DT_AUDIT";
+    case DT_DEPAUDIT: return "names an audit or filter library (DT_DEPAUDIT";
+    case DT_AUXILIARY: return "names an audit or filter library (DT_AUXILIARY";
+    case DT_FILTER: return "names an audit or filter library (DT_FILTER";
+    default: return NULL;
     }
 }
 
@@ -151,13 +190,18 @@ static int read_dynamic(struct image *im, struct dynamic *d, struct err *e) {
         }
     if (!dyn)
         return err_set(e, -E_AUDIT, "statically linked; apps link libslate and the C library dynamically");
-    const Elf64_Dyn *entries = at_vaddr(im, dyn->p_vaddr, dyn->p_filesz);
-    if (!entries || dyn->p_filesz % sizeof *entries)
+    const uint8_t *entries = at_vaddr(im, dyn->p_vaddr, dyn->p_filesz); /* bytes: need not be aligned */
+    if (!entries || dyn->p_filesz % sizeof(Elf64_Dyn))
         return err_set(e, -E_MALFORMED, "malformed dynamic segment");
-    size_t n = dyn->p_filesz / sizeof *entries;
-    for (size_t i = 0; i < n && entries[i].d_tag != DT_NULL; i++) {
+    size_t n = dyn->p_filesz / sizeof(Elf64_Dyn);
+    for (size_t i = 0;; i++) {
         Elf64_Dyn de;
-        memcpy(&de, &entries[i], sizeof de); /* the mapping need not be aligned */
+        /* ld.so reads up to DT_NULL whatever p_filesz says: an array that does not end inside would hide the rest. */
+        if (i == n)
+            return err_set(e, -E_MALFORMED, "malformed dynamic segment: no DT_NULL at its end");
+        memcpy(&de, entries + i * sizeof de, sizeof de);
+        if (de.d_tag == DT_NULL)
+            break;
         uint64_t v = de.d_un.d_val;
         switch (de.d_tag) {
         case DT_NEEDED:
@@ -181,16 +225,21 @@ static int read_dynamic(struct image *im, struct dynamic *d, struct err *e) {
         case DT_JMPREL: d->jmprel = v; break;
         case DT_PLTRELSZ: d->pltrelsz = v; break;
         case DT_PLTREL: d->pltrel = v; break;
+        case DT_FLAGS_1: d->flags_1 = v; break;
         default:
-            switch (refused_tag(de.d_tag)) {
-            case 1: return err_set(e, -E_AUDIT, "sets a library search path (RPATH/RUNPATH); apps load only the platform's libraries");
-            case 2: return err_set(e, -E_AUDIT, "names an audit or filter library; apps load only the platform's libraries");
-            }
+            if (!d->refused && (d->refused = refused_tag(de.d_tag)))
+                d->refused_name = v;
         }
     }
     if (d->strsz > im->size || !(im->strtab = at_vaddr(im, d->strtab, d->strsz)))
         return err_set(e, -E_MALFORMED, "malformed dynamic string table");
     im->strsz = d->strsz;
+    if (d->refused) {
+        const char *name = string_at(im, d->refused_name);
+        if (!name)
+            return err_set(e, -E_MALFORMED, "malformed dynamic string table entry");
+        return err_set(e, -E_AUDIT, "%s %.100s); apps load only the platform's libraries", d->refused, name);
+    }
     im->symtab = d->symtab;
     im->syment = d->syment ? d->syment : sizeof(Elf64_Sym);
     im->versym = d->versym;
@@ -270,8 +319,12 @@ static int check_slate_node(const char *node, unsigned level, const struct audit
 static int check_nodes(const struct image *im, unsigned level, const struct audit_policy *p, struct err *e) {
     for (size_t i = 0; i < im->n_needs; i++) {
         int r;
-        if (strcmp(im->needs[i].file, LIBSLATE_SONAME) == 0 &&
-            (r = check_slate_node(im->needs[i].name, level, p, e)) < 0)
+        bool from_slate = strcmp(im->needs[i].file, LIBSLATE_SONAME) == 0;
+        /* ld.so binds a symbol by name and version wherever it is found; the file named is not checked. */
+        if (!from_slate && strncmp(im->needs[i].name, "SLATE_", 6) == 0)
+            return err_set(e, -E_AUDIT, "requires libslate version %.40s from %.100s; it comes only from %s",
+                           im->needs[i].name, im->needs[i].file, LIBSLATE_SONAME);
+        if (from_slate && (r = check_slate_node(im->needs[i].name, level, p, e)) < 0)
             return r;
     }
     return 0;
@@ -383,7 +436,9 @@ static int read_notes(const struct image *im, struct audit_result *res, struct e
                 if (descsz != 4)
                     return err_set(e, -E_MALFORMED, "malformed API level note");
                 memcpy(&level, n + 12 + name_pad, 4);
-                if (level == 0 || (res->note_level && res->note_level != level))
+                if (level == 0)
+                    return err_set(e, -E_MALFORMED, "malformed API level note: level 0");
+                if (res->note_level && res->note_level != level)
                     return err_set(e, -E_AUDIT, "mixes code built for API levels %u and %u", res->note_level, level);
                 res->note_level = level;
             }
@@ -397,8 +452,13 @@ static int read_notes(const struct image *im, struct audit_result *res, struct e
 static int audit_image(struct image *im, const struct audit_policy *p, struct audit_result *res, struct err *e) {
     struct dynamic d = {0};
     int r;
-    if ((r = check_interp(im, res, e)) < 0 || (r = read_notes(im, res, e)) < 0 || (r = read_dynamic(im, &d, e)) < 0 ||
-        (r = check_needed(im, &d, p, res, e)) < 0 || (r = read_verneed(im, &d, e)) < 0)
+    if ((r = check_loads(im, e)) < 0 || (r = check_interp(im, res, e)) < 0 || (r = read_notes(im, res, e)) < 0 ||
+        (r = read_dynamic(im, &d, e)) < 0)
+        return r;
+    /* A program with no interpreter starts itself: a static PIE carries a dynamic segment for its own relocations. */
+    if (!res->executable && (im->type == ET_EXEC || (d.flags_1 & DF_1_PIE)))
+        return err_set(e, -E_AUDIT, "statically linked; apps link libslate and the C library dynamically");
+    if ((r = check_needed(im, &d, p, res, e)) < 0 || (r = read_verneed(im, &d, e)) < 0)
         return r;
 
     unsigned level = p->app_level ? p->app_level : res->note_level;

@@ -130,10 +130,12 @@ static int read_headers(Elf *elf, struct image *im, struct err *e) {
  */
 static int check_loads(const struct image *im, struct err *e) {
     uint64_t end = 0;
+    size_t loads = 0;
     for (size_t i = 0; i < im->phnum; i++) {
         const GElf_Phdr *ph = &im->ph[i];
         if (ph->p_type != PT_LOAD)
             continue;
+        loads++;
         uint64_t align = ph->p_align > 4096 ? ph->p_align : 4096;
         if ((align & (align - 1)) || ((ph->p_vaddr - ph->p_offset) & (align - 1)) || ph->p_filesz > ph->p_memsz ||
             ph->p_memsz > UINT64_MAX - align - ph->p_vaddr)
@@ -144,7 +146,7 @@ static int check_loads(const struct image *im, struct err *e) {
             return err_set(e, -E_MALFORMED, "loadable segment %zu overlaps the one before it", i);
         end = (ph->p_vaddr + ph->p_memsz + align - 1) & ~(align - 1);
     }
-    return 0;
+    return loads ? 0 : err_set(e, -E_MALFORMED, "malformed program headers: nothing to load");
 }
 
 static int check_interp(const struct image *im, struct audit_result *res, struct err *e) {

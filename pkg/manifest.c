@@ -194,6 +194,80 @@ static int check_parents(const struct manifest *m, struct err *e) {
     return 0;
 }
 
+#define LINK_HOPS_MAX 40
+#define LINK_PATH_MAX 4096
+
+/* Drop the last name of the path in buf[0..*n). */
+static void pop_name(char *buf, size_t *n) {
+    while (*n > 0 && buf[*n - 1] != '/')
+        (*n)--;
+    if (*n > 0)
+        (*n)--;
+    buf[*n] = '\0';
+}
+
+/*
+ * Walk target from the folder in buf, following the package's own links as the kernel
+ * will: -1 if it climbs out of the package, -2 if it loops or grows too long. *budget
+ * bounds the link text followed over the whole manifest, so that links nested in links
+ * cannot make checking a signed manifest take long.
+ */
+static int resolve_inside(const struct manifest *m, char *buf, size_t *n, const char *target, unsigned *hops,
+                          size_t *budget) {
+    for (const char *c = target; *c; c += *c == '/') {
+        size_t k = strcspn(c, "/");
+        if (k == 2 && c[0] == '.' && c[1] == '.') {
+            if (*n == 0)
+                return -1;
+            pop_name(buf, n);
+        } else if (k > 0 && !(k == 1 && c[0] == '.')) {
+            if (*n + 1 + k >= LINK_PATH_MAX)
+                return -2;
+            if (*n > 0)
+                buf[(*n)++] = '/';
+            memcpy(buf + *n, c, k);
+            *n += k;
+            buf[*n] = '\0';
+            const struct manifest_file *f = manifest_find(m, buf);
+            if (f && f->type == FILE_SYMLINK) {
+                int r;
+                size_t len = strlen(f->target);
+                if (++*hops > LINK_HOPS_MAX || len > *budget)
+                    return -2;
+                *budget -= len;
+                pop_name(buf, n); /* a link's target starts from the link's folder */
+                if ((r = resolve_inside(m, buf, n, f->target, hops, budget)) < 0)
+                    return r;
+            }
+        }
+        c += k;
+    }
+    return 0;
+}
+
+/* Each target was checked on its own; through other links (b -> ".", a -> "b/..") it may still climb out. */
+static int check_links(const struct manifest *m, struct err *e) {
+    char buf[LINK_PATH_MAX];
+    size_t budget = MANIFEST_MAX;
+    for (size_t i = 0; i < m->n_files; i++) {
+        const struct manifest_file *f = &m->files[i];
+        if (f->type != FILE_SYMLINK)
+            continue;
+        const char *slash = strrchr(f->path, '/');
+        size_t n = slash ? (size_t)(slash - f->path) : 0;
+        unsigned hops = 0;
+        memcpy(buf, f->path, n);
+        buf[n] = '\0';
+        int r = resolve_inside(m, buf, &n, f->target, &hops, &budget);
+        if (r == -1)
+            return err_set(e, -E_MALFORMED, "%s: symlink to '%.100s' leaves the package through other symlinks",
+                           f->path, f->target);
+        if (r < 0)
+            return err_set(e, -E_MALFORMED, "%s: symlink to '%.100s' loops or nests too deep", f->path, f->target);
+    }
+    return 0;
+}
+
 static int parse_files(struct manifest *m, struct err *e) {
     size_t n = 0;
     for (size_t i = 0; i < m->kf->n_entries; i++)
@@ -218,7 +292,8 @@ static int parse_files(struct manifest *m, struct err *e) {
     }
     if (m->total_size > TOTAL_SIZE_MAX)
         return err_set(e, -E_MALFORMED, "the files add up to more than a package may hold");
-    return check_parents(m, e);
+    int r = check_parents(m, e);
+    return r < 0 ? r : check_links(m, e);
 }
 
 static int check_entry_points(const struct manifest *m, struct err *e) {

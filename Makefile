@@ -41,7 +41,7 @@ fuzz: deps
 	[ -f $(FUZZ_BUILD)/build.ninja ] || CC=clang $(MESON) setup $(FUZZ_BUILD) -Dfuzzing=true \
 	    -Db_sanitize=address,undefined -Db_lundef=false -Dfuzz_seconds=$(FUZZ_SECONDS)
 	ninja -C $(FUZZ_BUILD)
-	$(MESON) test -C $(FUZZ_BUILD) --suite fuzz --print-errorlogs
+	$(MESON) test -C $(FUZZ_BUILD) --suite fuzz --suite fuzz-regress --print-errorlogs
 
 # Every test again, built with AddressSanitizer and UndefinedBehaviorSanitizer.
 asan: deps

@@ -83,6 +83,8 @@ int platform_desc_parse(const char *data, size_t len, struct platform_desc *ret,
     const char *eol = keyfile_get(kf, "platform", "eol");
     if (release && strlen(release) >= sizeof d.release)
         return err_set(e, -E_MALFORMED, "release is longer than %zu bytes", sizeof d.release - 1);
+    if (release && strchr(release, '#')) /* as 'slate init' says: written back, '#' would start a comment */
+        return err_set(e, -E_MALFORMED, "release '%s' has a '#'", release);
     if (eol && strcmp(eol, "true") && strcmp(eol, "false"))
         return err_set(e, -E_MALFORMED, "eol = '%s' is neither true nor false", eol);
     d.api_level = (unsigned)api;

@@ -1194,8 +1194,9 @@ static void test_elf(void **state) {
     /* A data file that starts like ELF but is not: it is audited too. */
     {
         const char fake[] = "\177ELF this is not really an ELF file";
-        char *files =
-            test_fmt("%s%s", fline("bin/hello", T.hello, T.hello_len, 0755), fline("lib", fake, sizeof fake - 1, 0644));
+        char *exec_line = fline("bin/hello", T.hello, T.hello_len, 0755), *lib_line = fline("lib", fake, sizeof fake - 1, 0644);
+        char *files = test_fmt("%s%s", exec_line, lib_line);
+        free(exec_line), free(lib_line);
         struct ent e[] = {HELLO, REG("files/lib", fake, sizeof fake - 1, 0644)};
         p = make("elf-fake-data", files, e, N(e));
         REFUSED_BY_AUDIT(p, "lib");

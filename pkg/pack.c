@@ -228,7 +228,7 @@ static int write_items(struct archive *a, int filesfd, const struct tree *t, str
     for (size_t i = 0; i < t->n; i++) {
         const struct item *it = &t->items[i];
         char name[PATH_BYTES_MAX + sizeof "files/"];
-        uint64_t size;
+        uint64_t size = 0;
         snprintf(name, sizeof name, "files/%s", it->path);
         struct archive_entry *ae = new_entry(name, it->symlink ? AE_IFLNK : AE_IFREG, it->symlink ? 0777 : it->mode,
                                              it->symlink ? 0 : it->size);

@@ -147,11 +147,19 @@ struct package *package_free(struct package *p) {
 
 /* Extraction ---------------------------------------------------------------------------------- */
 
+#define FOLDERS_MAX (PATH_BYTES_MAX / 2 + 1) /* the most folders a valid path can nest */
+
 struct extract {
     struct package *p;
     int dirfd;
-    int parent_fd; /* the folder of the previous entry: payloads are sorted, so it is often reused */
+    /*
+     * The folders of the previous entry, each open beneath the one before: payloads
+     * are sorted, so the next entry usually shares most of them. folder[0] is dirfd
+     * (not owned); end[i] is where folder i's path ends in the previous entry's path.
+     */
     char parent[PATH_BYTES_MAX + 1];
+    int folder[FOLDERS_MAX + 1];
+    size_t end[FOLDERS_MAX + 1], depth;
     bool *seen, *elf;
     size_t next; /* entries must come in manifest order */
     struct err *e;
@@ -168,22 +176,41 @@ static const char *type_name(mode_t type) {
     }
 }
 
-/* The folder that will hold path, opened beneath dirfd without following symlinks; *base is the last name. */
+/* The folder that will hold path, beneath dirfd, made as needed without following a symlink; *base is the last name. */
 static int parent_of(struct extract *x, const char *path, const char **base) {
     const char *slash = strrchr(path, '/');
     size_t n = slash ? (size_t)(slash - path) : 0;
     *base = slash ? slash + 1 : path;
-    if (x->parent_fd >= 0 && strlen(x->parent) == n && memcmp(x->parent, path, n) == 0)
-        return x->parent_fd;
-    if (x->parent_fd >= 0)
-        close(x->parent_fd);
-    const char *ignored;
-    x->parent_fd = open_parent_at(x->dirfd, path, true, &ignored);
-    if (x->parent_fd < 0)
-        return err_set(x->e, x->parent_fd, "%s: cannot create its folder: %s", path, strerror(-x->parent_fd));
+
+    /* Keep the open folders this path shares with the previous one. */
+    while (x->depth > 0 && !(x->end[x->depth] <= n && memcmp(x->parent, path, x->end[x->depth]) == 0 &&
+                             (x->end[x->depth] == n || path[x->end[x->depth]] == '/')))
+        close(x->folder[x->depth--]);
+    for (size_t at = x->end[x->depth]; at < n;) {
+        char name[PATH_BYTES_MAX + 1];
+        at += x->depth > 0; /* the '/' after the previous folder */
+        size_t k = strcspn(path + at, "/");
+        if (k > n - at)
+            k = n - at;
+        memcpy(name, path + at, k);
+        name[k] = '\0';
+        int top = x->folder[x->depth];
+        int fd = openat(top, name, O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+        if (fd < 0 && errno == ENOENT && mkdirat(top, name, 0755) == 0)
+            fd = openat(top, name, O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+        if (fd < 0 || x->depth == FOLDERS_MAX) {
+            int r = fd < 0 ? -errno : -ENAMETOOLONG;
+            if (fd >= 0)
+                close(fd);
+            return err_set(x->e, r, "%s: cannot create its folder: %s", path, strerror(-r));
+        }
+        at += k;
+        x->folder[++x->depth] = fd;
+        x->end[x->depth] = at;
+    }
     memcpy(x->parent, path, n);
     x->parent[n] = '\0';
-    return x->parent_fd;
+    return x->folder[x->depth];
 }
 
 static int extract_regular(struct extract *x, const struct manifest_file *f, size_t index) {
@@ -312,7 +339,7 @@ static int extract_entry(struct extract *x, struct archive_entry *ae) {
 
 int package_extract(struct package *p, int dirfd, bool **ret_elf, struct err *e) {
     const struct manifest *m = p->m;
-    struct extract x = {.p = p, .dirfd = dirfd, .parent_fd = -1, .e = e};
+    struct extract x = {.p = p, .dirfd = dirfd, .folder = {dirfd}, .e = e};
     int r = 0;
 
     if (!m)
@@ -331,8 +358,8 @@ int package_extract(struct package *p, int dirfd, bool **ret_elf, struct err *e)
     for (size_t i = 0; r == 0 && i < m->n_files; i++)
         if (!x.seen[i])
             r = err_set(e, -E_MALFORMED, "%s is missing from the package", m->files[i].path);
-    if (x.parent_fd >= 0)
-        close(x.parent_fd);
+    while (x.depth > 0)
+        close(x.folder[x.depth--]);
     free(x.seen);
     if (r < 0 || !ret_elf)
         free(x.elf);

@@ -44,21 +44,28 @@ void test_write(const char *path, const void *data, size_t len, unsigned mode) {
         fail_msg("writing %s: %m", path);
 }
 
-char *test_read(const char *path, size_t *ret_len) {
-    FILE *f = fopen(path, "rb");
-    if (!f)
-        fail_msg("reading %s: %m", path);
+char *test_slurp(FILE *f, size_t *ret_len) {
     char *buf = NULL;
     size_t len = 0;
     FILE *m = open_memstream(&buf, &len);
     char chunk[65536];
     size_t n;
+    if (!m)
+        fail_msg("out of memory");
     while ((n = fread(chunk, 1, sizeof chunk, f)) > 0)
         fwrite(chunk, 1, n, m);
-    fclose(f);
     fclose(m);
     if (ret_len)
         *ret_len = len;
+    return buf;
+}
+
+char *test_read(const char *path, size_t *ret_len) {
+    FILE *f = fopen(path, "rb");
+    if (!f)
+        fail_msg("reading %s: %m", path);
+    char *buf = test_slurp(f, ret_len);
+    fclose(f);
     return buf;
 }
 
@@ -68,16 +75,20 @@ bool test_exists(const char *path) {
 }
 
 static char *slurp_fd(int fd) {
-    char *buf = NULL;
-    size_t len = 0;
-    FILE *m = open_memstream(&buf, &len);
-    char chunk[4096];
-    ssize_t n;
-    while ((n = read(fd, chunk, sizeof chunk)) > 0)
-        fwrite(chunk, 1, (size_t)n, m);
-    fclose(m);
-    close(fd);
+    FILE *f = fdopen(fd, "rb");
+    if (!f)
+        fail_msg("fdopen: %m");
+    char *buf = test_slurp(f, NULL);
+    fclose(f);
     return buf;
+}
+
+/* The NULL-terminated arguments after first, into argv (at most max - 1 of them). */
+static void collect_args(const char **argv, size_t max, const char *first, va_list ap) {
+    size_t n = 0;
+    for (const char *a = first; a && n < max - 1; a = va_arg(ap, const char *))
+        argv[n++] = a;
+    argv[n] = NULL;
 }
 
 int run_slatev(char **out, char **err, const char *const *argv) {
@@ -124,30 +135,38 @@ int run_slatev(char **out, char **err, const char *const *argv) {
 
 int run_slate(char **out, char **err, const char *arg, ...) {
     const char *argv[64];
-    size_t n = 0;
     va_list ap;
     va_start(ap, arg);
-    for (const char *a = arg; a && n < 63; a = va_arg(ap, const char *))
-        argv[n++] = a;
+    collect_args(argv, 64, arg, ap);
     va_end(ap);
-    argv[n] = NULL;
     return run_slatev(out, err, argv);
 }
 
 static void must_run(const char *arg, ...) __attribute__((sentinel));
 static void must_run(const char *arg, ...) {
     const char *argv[64];
-    size_t n = 0;
     va_list ap;
     va_start(ap, arg);
-    for (const char *a = arg; a && n < 63; a = va_arg(ap, const char *))
-        argv[n++] = a;
+    collect_args(argv, 64, arg, ap);
     va_end(ap);
-    argv[n] = NULL;
     char *err = NULL;
     int rc = run_slatev(NULL, &err, argv);
     if (rc != 0)
         fail_msg("slate %s failed (%d): %s", arg, rc, err);
+    free(err);
+}
+
+void test_expect_refused(const char *phrase, const char *arg, ...) {
+    const char *argv[64];
+    va_list ap;
+    va_start(ap, arg);
+    collect_args(argv, 64, arg, ap);
+    va_end(ap);
+    char *err = NULL;
+    int rc = run_slatev(NULL, &err, argv);
+    if (rc != 1 || strncmp(err, "slate: ", 7) != 0 || strchr(err, '\n') != err + strlen(err) - 1 ||
+        !strstr(err, phrase))
+        fail_msg("expected one refusal line (exit 1) naming '%s'; got exit %d: %s", phrase, rc, err);
     free(err);
 }
 

@@ -6,6 +6,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 
 #include <cmocka.h>
 
@@ -20,6 +21,9 @@ void test_write(const char *path, const void *data, size_t len, unsigned mode);
 char *test_read(const char *path, size_t *ret_len);
 bool test_exists(const char *path);
 
+/* All of a stream, NUL-terminated; the length in *ret_len when given. */
+char *test_slurp(FILE *f, size_t *ret_len);
+
 /* printf into a new string. */
 char *test_fmt(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 
@@ -30,6 +34,9 @@ char *test_fmt(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
  */
 int run_slate(char **out, char **err, const char *arg, ...) __attribute__((sentinel));
 int run_slatev(char **out, char **err, const char *const *argv);
+
+/* Run slate with the arguments; fail unless it exits 1 with exactly one stderr line containing phrase. */
+void test_expect_refused(const char *phrase, const char *arg, ...) __attribute__((sentinel));
 
 /* A device root at dir/root with levels [min, api], and a trusted app key dir/app (.key/.pub) and system key dir/sys. */
 struct test_device {

@@ -38,25 +38,6 @@ static char *pack_app(const char *id, const char *version, unsigned level, unsig
     return out;
 }
 
-/* Run slate with the arguments; expect exit status 1 and exactly one line, naming the cause. */
-static void expect_refused(const char *phrase, const char *arg, ...) __attribute__((sentinel));
-static void expect_refused(const char *phrase, const char *arg, ...) {
-    const char *argv[32];
-    size_t n = 0;
-    va_list ap;
-    va_start(ap, arg);
-    for (const char *a = arg; a && n < 31; a = va_arg(ap, const char *))
-        argv[n++] = a;
-    va_end(ap);
-    argv[n] = NULL;
-    char *err = NULL;
-    int rc = run_slatev(NULL, &err, argv);
-    if (rc != 1 || strncmp(err, "slate: ", 7) != 0 || strchr(err, '\n') != err + strlen(err) - 1 ||
-        !strstr(err, phrase))
-        fail_msg("expected one refusal line (exit 1) naming '%s'; got exit %d: %s", phrase, rc, err);
-    free(err);
-}
-
 static char *info(const char *root, const char *id) {
     char *out = NULL;
     assert_int_equal(run_slate(&out, NULL, "--root", root, "info", id, NULL), 0);
@@ -95,11 +76,11 @@ static void test_install_list_info_remove(void **state) {
     assert_non_null(strstr(line, "built for API level 1, running on dev (API levels 1 to 2)"));
     free(cmd);
 
-    expect_refused("is already installed", "--root", dev.root, "install", slp, NULL);
+    test_expect_refused("is already installed", "--root", dev.root, "install", slp, NULL);
     assert_int_equal(run_slate(NULL, NULL, "--root", dev.root, "remove", "org.example.one", NULL), 0);
     assert_false(test_exists(bin));
-    expect_refused("org.example.one is not installed", "--root", dev.root, "remove", "org.example.one", NULL);
-    expect_refused("not installed", "--root", dev.root, "info", "org.example.one", NULL);
+    test_expect_refused("org.example.one is not installed", "--root", dev.root, "remove", "org.example.one", NULL);
+    test_expect_refused("not installed", "--root", dev.root, "info", "org.example.one", NULL);
     free(bin);
     free(slp);
 }
@@ -117,15 +98,15 @@ static void test_api_level_gating(void **state) {
     char *v1 = pack_app("org.example.gate", "1.0.0", 1, 1, "app", dev.app_key);
     char *v2 = pack_app("org.example.gate", "2.0.0", 2, 2, "app", dev.app_key);
 
-    expect_refused("org.example.gate is built for API level 2; this device runs 1", "--root", old_dev.root, "install", v2, NULL);
-    expect_refused("org.example.gate is built for API level 1; this platform keeps no compatibility layer below 2", "--root", new_dev.root, "install", v1, NULL);
+    test_expect_refused("org.example.gate is built for API level 2; this device runs 1", "--root", old_dev.root, "install", v2, NULL);
+    test_expect_refused("org.example.gate is built for API level 1; this platform keeps no compatibility layer below 2", "--root", new_dev.root, "install", v1, NULL);
     assert_int_equal(run_slate(NULL, NULL, "--root", old_dev.root, "install", v1, NULL), 0);
     assert_int_equal(run_slate(NULL, NULL, "--root", new_dev.root, "install", v2, NULL), 0);
 
     /* A manifest claiming level 1 over a binary built for level 2: the ELF note must agree. */
     char *liar = pack_app("org.example.liar", "1.0.0", 1, 2, "app", dev.app_key);
-    expect_refused("built for API level 2, but the manifest says 1", "--root", old_dev.root, "install", liar, NULL);
-    expect_refused("built for API level 2", "--root", old_dev.root, "audit", liar, NULL);
+    test_expect_refused("built for API level 2, but the manifest says 1", "--root", old_dev.root, "install", liar, NULL);
+    test_expect_refused("built for API level 2", "--root", old_dev.root, "audit", liar, NULL);
     free(liar);
     free(v1);
     free(v2);
@@ -149,7 +130,7 @@ static void test_upgrade_rollback_and_pruning(void **state) {
     assert_non_null(strstr(out, "version:     1.1.0\nprevious:    1.0.0"));
     free(out);
 
-    expect_refused("1.0.0 is older than the installed 1.1.0", "--root", dev.root, "install", v1, NULL);
+    test_expect_refused("1.0.0 is older than the installed 1.1.0", "--root", dev.root, "install", v1, NULL);
     assert_int_equal(run_slate(&out, NULL, "--root", dev.root, "rollback", "org.example.up", NULL), 0);
     assert_non_null(strstr(out, "rolled org.example.up back to 1.0.0 (from 1.1.0)"));
     free(out);
@@ -168,7 +149,7 @@ static void test_upgrade_rollback_and_pruning(void **state) {
     free(out);
     assert_int_equal(run_slate(NULL, NULL, "--root", dev.root, "remove", "org.example.up", NULL), 0);
     assert_false(test_exists(dir));
-    expect_refused("not installed", "--root", dev.root, "rollback", "org.example.up", NULL);
+    test_expect_refused("not installed", "--root", dev.root, "rollback", "org.example.up", NULL);
     free(d1);
     free(d2);
     free(d3);
@@ -183,7 +164,7 @@ static void test_trust_classes(void **state) {
     char *err = NULL;
     char *sys_by_app = pack_app("org.example.sys", "1.0.0", 1, 1, "system", dev.app_key);
     char *sys_by_sys = pack_app("org.example.sys", "1.0.1", 1, 1, "system", dev.sys_key);
-    expect_refused("is a system package, but key", "--root", dev.root, "install", sys_by_app, NULL);
+    test_expect_refused("is a system package, but key", "--root", dev.root, "install", sys_by_app, NULL);
     assert_int_equal(run_slate(NULL, NULL, "--root", dev.root, "install", sys_by_sys, NULL), 0);
     char *out = info(dev.root, "org.example.sys");
     assert_non_null(strstr(out, "class:       system"));
@@ -194,8 +175,8 @@ static void test_trust_classes(void **state) {
     char *stranger = test_fmt("%s/stranger", dev.dir), *stranger_key = test_fmt("%s.key", stranger);
     assert_int_equal(run_slate(NULL, NULL, "keygen", stranger, NULL), 0);
     char *slp = pack_app("org.example.stranger", "1.0.0", 1, 1, "app", stranger_key);
-    expect_refused("does not trust", "--root", dev.root, "install", slp, NULL);
-    expect_refused("does not trust", "--root", dev.root, "verify", slp, NULL);
+    test_expect_refused("does not trust", "--root", dev.root, "install", slp, NULL);
+    test_expect_refused("does not trust", "--root", dev.root, "verify", slp, NULL);
     assert_int_equal(run_slate(NULL, &err, "--root", dev.root, "trust", "--system", dev.app_pub, NULL), 111);
     assert_non_null(strstr(err, "already trusted as an app key"));
     free(err);
@@ -278,7 +259,7 @@ static void test_audit_verb(void **state) {
     free(out);
     struct test_device old;
     test_device_new(&old, 1, 1);
-    expect_refused("built for API level 2; this device runs levels 1 to 1", "--root", old.root, "audit", test_hello(2), NULL);
+    test_expect_refused("built for API level 2; this device runs levels 1 to 1", "--root", old.root, "audit", test_hello(2), NULL);
     test_device_free(&old);
 }
 

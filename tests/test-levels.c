@@ -34,14 +34,7 @@ static int sh(char **out, const char *fmt, ...) {
     char *full = test_fmt("(%s) 2>&1", cmd);
     FILE *p = popen(full, "r");
     assert_non_null(p);
-    char *buf = NULL;
-    size_t len = 0;
-    FILE *m = open_memstream(&buf, &len);
-    char chunk[4096];
-    size_t n;
-    while ((n = fread(chunk, 1, sizeof chunk, p)) > 0)
-        fwrite(chunk, 1, n, m);
-    fclose(m);
+    char *buf = test_slurp(p, NULL);
     int status = pclose(p);
     free(cmd);
     free(full);

@@ -308,7 +308,8 @@ int package_pack(const char *dir, const struct secret_key *key, const char *out,
         return err_set(e, -errno, "%s: %m", path);
     if ((r = walk(&t, fcntl(filesfd, F_DUPFD_CLOEXEC, 3), "")) < 0 || (r = hash_items(&t, filesfd)) < 0)
         goto out;
-    qsort(t.items, t.n, sizeof *t.items, item_cmp);
+    if (t.n)
+        qsort(t.items, t.n, sizeof *t.items, item_cmp);
     if (!(manifest = build_manifest(source, source_len, &t, &manifest_len))) {
         r = err_set(e, -ENOMEM, "out of memory");
         goto out;

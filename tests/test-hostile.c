@@ -65,7 +65,8 @@ static void walk(FILE *m, const char *base, const char *rel) {
         names[n++] = strdup(de->d_name);
     }
     closedir(d);
-    qsort(names, n, sizeof *names, name_cmp);
+    if (n)
+        qsort(names, n, sizeof *names, name_cmp);
     for (size_t i = 0; i < n; i++) {
         char *r = *rel ? test_fmt("%s/%s", rel, names[i]) : strdup(names[i]);
         char *full = test_fmt("%s/%s", base, r);

@@ -5,6 +5,7 @@
 
 #include "cli.h"
 #include "keys.h"
+#include "util.h"
 
 static const struct verb verbs[] = {
     {"init", "init --api-level N --min-api-level M [--release NAME]", verb_init},
@@ -37,8 +38,26 @@ static int help(FILE *f) {
     return f == stdout ? 0 : EXIT_USAGE;
 }
 
+/* Messages quote names from packages: nothing in them may drive the terminal. */
+static void print_safe(FILE *f, const char *s) {
+    size_t n = strlen(s);
+    for (size_t i = 0; i < n;) {
+        uint32_t c;
+        size_t k = utf8_next(s + i, n - i, &c);
+        if (k == 0 || c < 0x20 || (c >= 0x7f && c < 0xa0)) {
+            fputc('?', f);
+            i += k ? k : 1;
+        } else {
+            fwrite(s + i, 1, k, f);
+            i += k;
+        }
+    }
+}
+
 int cli_fail(const struct err *e) {
-    fprintf(stderr, "slate: %s\n", e->msg[0] ? e->msg : "failed");
+    fputs("slate: ", stderr);
+    print_safe(stderr, e->msg[0] ? e->msg : "failed");
+    fputc('\n', stderr);
     return err_is_refusal(e->code) ? EXIT_REFUSED : e->code == -EINVAL ? EXIT_USAGE : EXIT_SYSTEM;
 }
 

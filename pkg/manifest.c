@@ -129,8 +129,8 @@ static int parse_app(struct manifest *m, struct err *e) {
         return err_set(e, -E_MALFORMED, "exec '%.100s' is not a relative path inside files/", m->exec);
     if (m->icon && !path_is_valid(m->icon))
         return err_set(e, -E_MALFORMED, "icon '%.100s' is not a relative path inside files/", m->icon);
-    if (!*m->label || strlen(m->label) > 64)
-        return err_set(e, -E_MALFORMED, "label must have 1 to 64 bytes");
+    if (!*m->label || strlen(m->label) > 64 || !utf8_printable(m->label))
+        return err_set(e, -E_MALFORMED, "label must be 1 to 64 bytes of printable UTF-8");
     if (perms && (r = parse_permissions(perms, &m->permissions, e)) < 0)
         return r;
     if (memory && parse_size(memory, &m->memory) < 0)

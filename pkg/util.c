@@ -267,3 +267,33 @@ int parse_size(const char *s, uint64_t *ret) {
     *ret = (uint64_t)v * unit;
     return 0;
 }
+
+size_t utf8_next(const char *s, size_t n, uint32_t *cp) {
+    const unsigned char *u = (const unsigned char *)s;
+    static const uint32_t min[5] = {0, 0, 0x80, 0x800, 0x10000};
+    size_t len = u[0] < 0x80 ? 1 : (u[0] & 0xe0) == 0xc0 ? 2 : (u[0] & 0xf0) == 0xe0 ? 3 : (u[0] & 0xf8) == 0xf0 ? 4 : 0;
+    if (len == 0 || len > n)
+        return 0;
+    uint32_t c = len == 1 ? u[0] : u[0] & (0x7f >> len);
+    for (size_t i = 1; i < len; i++) {
+        if ((u[i] & 0xc0) != 0x80)
+            return 0;
+        c = c << 6 | (u[i] & 0x3f);
+    }
+    if (c < min[len] || c > 0x10ffff || (c >= 0xd800 && c <= 0xdfff))
+        return 0;
+    *cp = c;
+    return len;
+}
+
+bool utf8_printable(const char *s) {
+    size_t n = strlen(s);
+    for (size_t i = 0; i < n;) {
+        uint32_t c;
+        size_t k = utf8_next(s + i, n - i, &c);
+        if (k == 0 || c < 0x20 || (c >= 0x7f && c < 0xa0))
+            return false;
+        i += k;
+    }
+    return true;
+}

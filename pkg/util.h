@@ -81,5 +81,14 @@ int fsync_dir_at(int dirfd, const char *name);
 /* Write all of buf, retrying on EINTR and short writes. */
 int write_all(int fd, const void *buf, size_t len);
 
+/*
+ * Decode the UTF-8 sequence at s (at most n bytes): its length, with the code point in
+ * *cp; 0 when it is not valid UTF-8 (overlong, surrogate, beyond U+10FFFF, cut short).
+ */
+size_t utf8_next(const char *s, size_t n, uint32_t *cp);
+
+/* Whether s is valid UTF-8 with no control character (C0, DEL or C1). */
+bool utf8_printable(const char *s);
+
 /* Parse a memory size such as 64M, 512K, 1G or 4096 (bytes). */
 int parse_size(const char *s, uint64_t *ret);

@@ -88,6 +88,8 @@ static void test_app_section(void **state) {
     parse_bad(HEAD "[app]\nexec = ../bin/hello\nlabel = Hello\n" FILES, 0, "not a relative path");
     parse_bad(HEAD "[app]\nexec = bin/other\nlabel = Hello\n" FILES, 0, "not in the package");
     parse_bad(HEAD APP "permissions = network camera\n" FILES, 0, "unknown permission 'camera'");
+    parse_bad(HEAD "[app]\nexec = bin/hello\nlabel = a\xc2\x9b" "31mred\n" FILES, 0, "printable UTF-8");
+    parse_bad(HEAD "[app]\nexec = bin/hello\nlabel = \xff\n" FILES, 0, "printable UTF-8");
     parse_bad(HEAD APP "memory = lots\n" FILES, 0, "not a size");
     parse_bad(HEAD APP "icon = share/none.png\n" FILES, 0, "icon share/none.png is not a file");
     parse_bad(HEAD APP "[files]\nbin/hello = " HASH " 10 0644\n", 0, "not an executable file");

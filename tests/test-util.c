@@ -71,12 +71,30 @@ static void test_hex_and_sizes(void **state) {
     assert_int_equal(parse_size("99999999G", &s), -EINVAL);
 }
 
+static void test_utf8(void **state) {
+    (void)state;
+    assert_true(utf8_printable("Hello"));
+    assert_true(utf8_printable("Caf\xc3\xa9 \xe6\x97\xa5\xe6\x9c\xac \xf0\x9f\x99\x82"));
+    assert_false(utf8_printable("bell\a"));
+    assert_false(utf8_printable("del\x7f"));
+    assert_false(utf8_printable("c1 \xc2\x9b csi"));   /* U+009B, a terminal's CSI */
+    assert_false(utf8_printable("raw \x9b csi"));       /* not UTF-8 at all */
+    assert_false(utf8_printable("overlong \xc0\xaf")); /* '/' spelled in two bytes */
+    assert_false(utf8_printable("surrogate \xed\xa0\x80"));
+    assert_false(utf8_printable("cut \xe6\x97"));
+    uint32_t c;
+    assert_int_equal(utf8_next("\xf0\x9f\x99\x82", 4, &c), 4);
+    assert_int_equal(c, 0x1f642);
+    assert_int_equal(utf8_next("\xf4\x90\x80\x80", 4, &c), 0); /* beyond U+10FFFF */
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_versions),
         cmocka_unit_test(test_paths),
         cmocka_unit_test(test_symlinks),
         cmocka_unit_test(test_hex_and_sizes),
+        cmocka_unit_test(test_utf8),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -4,7 +4,9 @@
 #include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mount.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 static struct test_device dev;
 
@@ -263,6 +265,41 @@ static void test_audit_verb(void **state) {
     test_device_free(&old);
 }
 
+/* A package that cannot fit is refused before anything is written (a small tmpfs stands in for a full disk). */
+static void test_no_space(void **state) {
+    (void)state;
+    char *small = test_fmt("%s/small", dev.dir);
+    assert_int_equal(mkdir(small, 0755), 0);
+    if (mount("tmpfs", small, "tmpfs", 0, "size=1m") < 0)
+        skip(); /* needs root (CI runs as root) */
+    char *root = test_fmt("%s/root", small);
+    assert_int_equal(run_slate(NULL, NULL, "--root", root, "init", "--api-level", "1", "--min-api-level", "1", NULL), 0);
+    assert_int_equal(run_slate(NULL, NULL, "--root", root, "trust", dev.app_pub, NULL), 0);
+    char *m = test_manifest("org.example.big", "1.0.0", 1, "app");
+    char *src = test_app_source(dev.dir, "src-big", m, 1);
+    char *big = test_fmt("%s/files/big.bin", src);
+    size_t size = 4u << 20;
+    char *zeros = calloc(1, size);
+    test_write(big, zeros, size, 0644);
+    char *slp = test_fmt("%s/big.slp", dev.dir);
+    assert_int_equal(run_slate(NULL, NULL, "pack", src, "--key", dev.app_key, "-o", slp, NULL), 0);
+    char *err = NULL;
+    assert_int_equal(run_slate(NULL, &err, "--root", root, "install", slp, NULL), 111);
+    assert_non_null(strstr(err, "org.example.big 1.0.0 needs 5 MiB; the device has"));
+    char *staging = test_fmt("%s/var/lib/slate/staging", root);
+    assert_int_equal(rmdir(staging), 0); /* empty: nothing was written */
+    assert_int_equal(umount(small), 0);
+    free(staging);
+    free(err);
+    free(slp);
+    free(zeros);
+    free(big);
+    free(src);
+    free(m);
+    free(root);
+    free(small);
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_install_list_info_remove),
@@ -272,6 +309,7 @@ int main(void) {
         cmocka_unit_test(test_usage_and_roots),
         cmocka_unit_test(test_recovery),
         cmocka_unit_test(test_audit_verb),
+        cmocka_unit_test(test_no_space),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }

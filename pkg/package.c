@@ -11,6 +11,7 @@
 
 #include "audit.h"
 #include "descriptor.h"
+#include "sink.h"
 #include "util.h"
 
 #define READ_BLOCK (128 * 1024)
@@ -162,6 +163,7 @@ struct extract {
     size_t end[FOLDERS_MAX + 1], depth;
     bool *seen, *elf;
     size_t next; /* entries must come in manifest order */
+    struct sink *sink;
     struct err *e;
 };
 
@@ -214,10 +216,9 @@ static int parent_of(struct extract *x, const char *path, const char **base) {
 }
 
 static int extract_regular(struct extract *x, const struct manifest_file *f, size_t index) {
-    crypto_generichash_state h;
-    uint8_t digest[32], head[4];
+    uint8_t head[4];
     uint64_t total = 0;
-    int fd = -1, r = 0;
+    int fd = -1, r;
 
     if (x->dirfd >= 0) {
         const char *base;
@@ -232,7 +233,9 @@ static int extract_regular(struct extract *x, const struct manifest_file *f, siz
             return r;
         }
     }
-    crypto_generichash_init(&h, NULL, 0, sizeof digest);
+    /* From here the sink owns fd, and checks the hash once the last block is in. */
+    if ((r = sink_begin(x->sink, f, fd)) < 0)
+        return r;
     for (;;) {
         const void *buf;
         size_t len;
@@ -240,40 +243,24 @@ static int extract_regular(struct extract *x, const struct manifest_file *f, siz
         int k = archive_read_data_block(x->p->a, &buf, &len, &offset);
         if (k == ARCHIVE_EOF)
             break;
-        if (k != ARCHIVE_OK) {
-            r = archive_fail(x->p->a, x->e);
-            break;
-        }
-        if (offset < 0 || (uint64_t)offset != total) {
-            r = err_set(x->e, -E_MALFORMED, "%s: sparse entries are not allowed", f->path);
-            break;
-        }
-        if (len > f->size - total) { /* stop at the signed size: decompression bombs end here */
-            r = err_set(x->e, -E_MALFORMED, "%s: larger than the manifest says (%llu bytes)", f->path,
-                        (unsigned long long)f->size);
-            break;
-        }
+        if (k != ARCHIVE_OK)
+            return archive_fail(x->p->a, x->e);
+        if (offset < 0 || (uint64_t)offset != total)
+            return err_set(x->e, -E_MALFORMED, "%s: sparse entries are not allowed", f->path);
+        if (len > f->size - total) /* stop at the signed size: decompression bombs end here */
+            return err_set(x->e, -E_MALFORMED, "%s: larger than the manifest says (%llu bytes)", f->path,
+                           (unsigned long long)f->size);
         if (total < 4)
             memcpy(head + total, buf, len < 4 - total ? len : 4 - total);
         total += len;
-        crypto_generichash_update(&h, buf, len);
-        if (fd >= 0 && (r = write_all(fd, buf, len)) < 0) {
-            r = err_set(x->e, r, "%s: %s", f->path, strerror(-r));
-            break;
-        }
+        if ((r = sink_write(x->sink, buf, len)) < 0)
+            return r;
     }
-    if (fd >= 0 && close(fd) < 0 && r == 0)
-        r = err_set(x->e, -errno, "%s: %m", f->path);
-    if (r < 0)
-        return r;
     if (total != f->size)
         return err_set(x->e, -E_MALFORMED, "%s: %llu bytes, but the manifest says %llu", f->path,
                        (unsigned long long)total, (unsigned long long)f->size);
-    crypto_generichash_final(&h, digest, sizeof digest);
-    if (sodium_memcmp(digest, f->hash, sizeof digest) != 0)
-        return err_set(x->e, -E_MALFORMED, "%s: content does not match the manifest's hash", f->path);
     x->elf[index] = is_elf(head, total < 4 ? total : 4);
-    return 0;
+    return sink_end(x->sink);
 }
 
 static int extract_symlink(struct extract *x, const struct manifest_file *f, struct archive_entry *ae) {
@@ -348,6 +335,8 @@ int package_extract(struct package *p, int dirfd, bool **ret_elf, struct err *e)
     x.elf = calloc(m->n_files + 1, sizeof *x.elf);
     if (!x.seen || !x.elf)
         r = err_set(e, -ENOMEM, "out of memory");
+    if (r == 0)
+        r = sink_new(&x.sink, e);
     while (r == 0) {
         struct archive_entry *ae;
         int k = archive_read_next_header(p->a, &ae);
@@ -358,6 +347,14 @@ int package_extract(struct package *p, int dirfd, bool **ret_elf, struct err *e)
     for (size_t i = 0; r == 0 && i < m->n_files; i++)
         if (!x.seen[i])
             r = err_set(e, -E_MALFORMED, "%s is missing from the package", m->files[i].path);
+    /* The sink's verdict covers entries before the reader's: it is the first failure in the stream. */
+    struct err sink_err;
+    if (x.sink && sink_finish(x.sink, &sink_err) < 0) {
+        if (e)
+            *e = sink_err;
+        r = sink_err.code;
+    }
+    sink_free(x.sink);
     while (x.depth > 0)
         close(x.folder[x.depth--]);
     free(x.seen);

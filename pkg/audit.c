@@ -267,21 +267,27 @@ static int check_needed(const struct image *im, const struct dynamic *d, const s
     return 0;
 }
 
+/*
+ * ld.so follows vn_next and vna_next until they are 0, whatever DT_VERNEEDNUM and
+ * vn_cnt say, and a later entry with the same index wins. The audit must see the
+ * same table, so counts that disagree with the chain, or an index given twice, are
+ * refused rather than read one way here and another way at run time.
+ */
 static int read_verneed(struct image *im, const struct dynamic *d, struct err *e) {
-    uint64_t at = d->verneed;
+    uint64_t at = d->verneed, files = 0;
     if (!d->verneed)
         return 0;
-    for (uint64_t i = 0; i < d->verneednum; i++) {
+    for (;;) {
         Elf64_Verneed vn;
         const void *raw = at_vaddr(im, at, sizeof vn);
-        if (!raw)
+        if (!raw || ++files > VERSIONS_MAX)
             return err_set(e, -E_MALFORMED, "malformed version needs");
         memcpy(&vn, raw, sizeof vn);
         const char *file = string_at(im, vn.vn_file);
         if (vn.vn_version != 1 || !file)
             return err_set(e, -E_MALFORMED, "malformed version needs");
-        uint64_t aux_at = at + vn.vn_aux;
-        for (unsigned k = 0; k < vn.vn_cnt; k++) {
+        uint64_t aux_at = at + vn.vn_aux, versions = 0;
+        for (;;) {
             Elf64_Vernaux va;
             if (!(raw = at_vaddr(im, aux_at, sizeof va)))
                 return err_set(e, -E_MALFORMED, "malformed version needs");
@@ -289,15 +295,26 @@ static int read_verneed(struct image *im, const struct dynamic *d, struct err *e
             const char *name = string_at(im, va.vna_name);
             if (!name || im->n_needs == VERSIONS_MAX)
                 return err_set(e, -E_MALFORMED, "malformed version needs");
-            im->needs[im->n_needs++] = (struct version_need){va.vna_other & 0x7fff, file, name};
+            uint16_t index = va.vna_other & 0x7fff;
+            for (size_t i = 0; i < im->n_needs; i++)
+                if (im->needs[i].index == index)
+                    return err_set(e, -E_MALFORMED, "malformed version needs: index %u is given twice", index);
+            im->needs[im->n_needs++] = (struct version_need){index, file, name};
+            versions++;
+            if (va.vna_next == 0)
+                break;
             aux_at += va.vna_next;
-            if (va.vna_next == 0 && k + 1 < vn.vn_cnt)
-                return err_set(e, -E_MALFORMED, "malformed version needs");
         }
+        if (versions != vn.vn_cnt)
+            return err_set(e, -E_MALFORMED, "malformed version needs: %s lists %u versions but chains %llu", file,
+                           (unsigned)vn.vn_cnt, (unsigned long long)versions);
         if (vn.vn_next == 0)
             break;
         at += vn.vn_next;
     }
+    if (files != d->verneednum)
+        return err_set(e, -E_MALFORMED, "malformed version needs: %llu files chained, %llu declared",
+                       (unsigned long long)files, (unsigned long long)d->verneednum);
     return 0;
 }
 

@@ -579,6 +579,40 @@ static void test_slate_node_from_other_file(void **state) {
     free(b.data);
 }
 
+/*
+ * ld.so follows the version-need chain to its end, whatever the counts say, and a
+ * later index wins: counts that disagree with the chain, or an index given twice,
+ * would let the audit read one table and the loader another.
+ */
+static void test_version_needs_as_the_loader_reads_them(void **state) {
+    (void)state;
+    struct audit_policy p = policy(builtin, 1, 2, 0);
+    struct err e;
+    for (int attack = 0; attack < 3; attack++) {
+        struct blob b = blob_read(test_hello(2));
+        Elf64_Verneed *vn = (Elf64_Verneed *)at_vaddr(b, dyn_find(b, DT_VERNEED)->d_un.d_val);
+        Elf64_Vernaux *first = (Elf64_Vernaux *)((uint8_t *)vn + vn->vn_aux);
+        switch (attack) {
+        case 0:
+            vn->vn_cnt++;
+            assert_refused_with(audit_blob(b, &p, &e), &e, -E_MALFORMED, "version needs", "chains");
+            break;
+        case 1:
+            dyn_find(b, DT_VERNEEDNUM)->d_un.d_val++;
+            assert_refused_with(audit_blob(b, &p, &e), &e, -E_MALFORMED, "version needs", "declared");
+            break;
+        case 2: {
+            Elf64_Vernaux *second = (Elf64_Vernaux *)((uint8_t *)first + first->vna_next);
+            assert_true(first->vna_next != 0);
+            second->vna_other = first->vna_other;
+            assert_refused_with(audit_blob(b, &p, &e), &e, -E_MALFORMED, "given twice", NULL);
+            break;
+        }
+        }
+        free(b.data);
+    }
+}
+
 static void test_note_level_zero(void **state) {
     (void)state;
     struct audit_policy p = policy(builtin, 1, 2, 0);
@@ -719,6 +753,7 @@ int main(void) {
         cmocka_unit_test(test_overlapping_loads),
         cmocka_unit_test(test_slate_node_from_other_file),
         cmocka_unit_test(test_note_level_zero),
+        cmocka_unit_test(test_version_needs_as_the_loader_reads_them),
         cmocka_unit_test(test_truncated),
         cmocka_unit_test(test_random_flips),
         cmocka_unit_test(test_cli),

@@ -45,7 +45,31 @@ int audit_tree(struct device *d, int dirfd, const struct manifest *m, const bool
     return 0;
 }
 
-static int check_state(struct device *d, const struct manifest *m, struct db_package *old, struct err *e) {
+/*
+ * An upgrade must come from the same publisher, as the same class: otherwise any
+ * trusted app key could take over another publisher's app, or replace a system
+ * package with an app. Only a system key may change an app's signer.
+ */
+static int check_continuity(struct device *d, const struct package *p, const struct db_package *old, struct err *e) {
+    const struct manifest *m = package_manifest(p);
+    const struct public_key *signer = package_signer(p);
+    struct db_version v;
+    int r = db_get_version(d->db, m->id, old->current, &v, e);
+    if (r < 0)
+        return r;
+    if (v.system != m->system)
+        return err_set(e, -E_UNTRUSTED, "%s is installed as a%s package; %s says class %s", m->id,
+                       v.system ? " system" : "n app", m->version_str, m->system ? "system" : "app");
+    if (strcmp(v.key_id, signer->id) != 0 && package_trust(p) != TRUST_SYSTEM)
+        return err_set(e, -E_UNTRUSTED,
+                       "%s %s was signed by key %s; %s is signed by key %s, and only a system key may change an "
+                       "app's publisher",
+                       m->id, old->current, v.key_id, m->version_str, signer->id);
+    return 0;
+}
+
+static int check_state(struct device *d, const struct package *p, struct db_package *old, struct err *e) {
+    const struct manifest *m = package_manifest(p);
     int r = db_get_package(d->db, m->id, old, e);
     if (r == -ENOENT) {
         *old = (struct db_package){0};
@@ -59,7 +83,7 @@ static int check_state(struct device *d, const struct manifest *m, struct db_pac
     if (cmp < 0)
         return err_set(e, -E_STATE, "%s %s is older than the installed %s; use 'slate rollback' to go back", m->id,
                        m->version_str, old->current);
-    return 0;
+    return check_continuity(d, p, old, e);
 }
 
 /* Refuse up front what cannot fit, rather than fill the device and fail halfway. */
@@ -151,7 +175,7 @@ int install_package(struct device *d, const char *path, struct install_result *r
     if ((r = package_open(fd, d->rootfd, &p, e)) < 0)
         return err_prefix(e, r, "%s", path);
     const struct manifest *m = package_manifest(p);
-    if ((r = gate_api_level(&d->desc, m->id, m->api_level, e)) < 0 || (r = check_state(d, m, &old, e)) < 0 ||
+    if ((r = gate_api_level(&d->desc, m->id, m->api_level, e)) < 0 || (r = check_state(d, p, &old, e)) < 0 ||
         (r = check_space(d, m, e)) < 0)
         return r;
     if ((stagingfd = make_staging(d, m->id, staging, e)) < 0)

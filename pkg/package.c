@@ -23,6 +23,7 @@ struct package {
     size_t signature_len, manifest_len;
     struct manifest *m;
     struct public_key signer;
+    int trust; /* TRUST_* of the signer, once authenticated */
 };
 
 static int archive_fail(struct archive *a, struct err *e) {
@@ -109,6 +110,7 @@ int package_authenticate(struct package *p, int rootfd, struct err *e) {
     if (p->m->system && class != TRUST_SYSTEM)
         return err_set(e, -E_UNTRUSTED, "%s is a system package, but key %s (%s) is trusted for apps only", p->m->id,
                        key_id, p->signer.name);
+    p->trust = class;
     return class;
 }
 
@@ -132,6 +134,10 @@ const char *package_manifest_text(const struct package *p, size_t *ret_len) {
 
 const struct public_key *package_signer(const struct package *p) {
     return &p->signer;
+}
+
+int package_trust(const struct package *p) {
+    return p->trust;
 }
 
 struct package *package_free(struct package *p) {

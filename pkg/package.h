@@ -37,6 +37,8 @@ int package_open(int fd, int rootfd, struct package **ret, struct err *e);
 const struct manifest *package_manifest(const struct package *p);
 const char *package_manifest_text(const struct package *p, size_t *ret_len);
 const struct public_key *package_signer(const struct package *p);
+/* TRUST_APPS or TRUST_SYSTEM once authenticated, TRUST_NONE before. */
+int package_trust(const struct package *p);
 
 /*
  * Stream the payload. With dirfd >= 0, write it beneath dirfd (which should be

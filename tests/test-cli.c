@@ -171,7 +171,32 @@ static void test_trust_classes(void **state) {
     char *out = info(dev.root, "org.example.sys");
     assert_non_null(strstr(out, "class:       system"));
     free(out);
+    /* An app key cannot turn a system package into its own app. */
+    char *as_app = pack_app("org.example.sys", "9.0.0", 1, 1, "app", dev.app_key);
+    test_expect_refused("org.example.sys is installed as a system package; 9.0.0 says class app", "--root", dev.root,
+                        "install", as_app, NULL);
+    free(as_app);
     assert_int_equal(run_slate(NULL, NULL, "--root", dev.root, "remove", "org.example.sys", NULL), 0);
+
+    /* Another trusted publisher cannot take over an app; a system key may move it. */
+    char *other = test_fmt("%s/other", dev.dir), *other_key = test_fmt("%s.key", other),
+         *other_pub = test_fmt("%s.pub", other);
+    assert_int_equal(run_slate(NULL, NULL, "keygen", other, NULL), 0);
+    assert_int_equal(run_slate(NULL, NULL, "--root", dev.root, "trust", other_pub, NULL), 0);
+    char *mine = pack_app("org.example.mine", "1.0.0", 1, 1, "app", dev.app_key);
+    char *takeover = pack_app("org.example.mine", "1.1.0", 1, 1, "app", other_key);
+    char *moved = pack_app("org.example.mine", "1.2.0", 1, 1, "app", dev.sys_key);
+    assert_int_equal(run_slate(NULL, NULL, "--root", dev.root, "install", mine, NULL), 0);
+    test_expect_refused("only a system key may change an app's publisher", "--root", dev.root, "install", takeover,
+                        NULL);
+    assert_int_equal(run_slate(NULL, NULL, "--root", dev.root, "install", moved, NULL), 0);
+    assert_int_equal(run_slate(NULL, NULL, "--root", dev.root, "remove", "org.example.mine", NULL), 0);
+    free(mine);
+    free(takeover);
+    free(moved);
+    free(other);
+    free(other_key);
+    free(other_pub);
 
     /* An unknown key, and a key cannot be both kinds. */
     char *stranger = test_fmt("%s/stranger", dev.dir), *stranger_key = test_fmt("%s.key", stranger);

@@ -296,11 +296,12 @@ static int list_others(sqlite3 *db, const char *id, const char *keep1, const cha
 }
 
 static int transaction_end(sqlite3 *db, int r, struct err *e) {
-    if (r < 0) {
+    if (r == 0)
+        r = exec(db, "COMMIT", e);
+    /* A failed COMMIT leaves the transaction open: end it, or every later write fails. */
+    if (r < 0 && !sqlite3_get_autocommit(db))
         sqlite3_exec(db, "ROLLBACK", NULL, NULL, NULL);
-        return r;
-    }
-    return exec(db, "COMMIT", e);
+    return r;
 }
 
 int db_record_install(sqlite3 *db, const struct manifest *m, const char *key_id, const char *text, size_t len,
@@ -329,6 +330,25 @@ int db_record_install(sqlite3 *db, const struct manifest *m, const char *key_id,
         r = list_others(db, m->id, m->version_str, old.current, dropped, n_dropped, e);
     for (size_t i = 0; r == 0 && i < *n_dropped; i++)
         r = delete_version(db, m->id, (*dropped)[i], e);
+    return transaction_end(db, r, e);
+}
+
+int db_forget_version(sqlite3 *db, const char *id, const char *version, struct err *e) {
+    int r = exec(db, "BEGIN IMMEDIATE", e);
+    if (r < 0)
+        return r;
+    sqlite3_stmt *st = prepare(db, "UPDATE packages SET previous = NULL WHERE id = ?1 AND previous = ?2", e);
+    if (!st)
+        r = -EIO;
+    else {
+        sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
+        sqlite3_bind_text(st, 2, version, -1, SQLITE_STATIC);
+        if (sqlite3_step(st) != SQLITE_DONE)
+            r = db_fail(db, e, "forgetting a version");
+        sqlite3_finalize(st);
+    }
+    if (r == 0)
+        r = delete_version(db, id, version, e);
     return transaction_end(db, r, e);
 }
 

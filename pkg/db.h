@@ -41,6 +41,9 @@ bool db_has_version(sqlite3 *db, const char *id, const char *version);
 int db_record_install(sqlite3 *db, const struct manifest *m, const char *key_id, const char *manifest_text,
                       size_t manifest_len, char (**dropped)[VERSION_MAX], size_t *n_dropped, struct err *e);
 
+/* Forget a version that is not current (the kept previous one), in one transaction. */
+int db_forget_version(sqlite3 *db, const char *id, const char *version, struct err *e);
+
 /* Swap current and previous. */
 int db_rollback(sqlite3 *db, const char *id, struct db_package *ret, struct err *e);
 

@@ -105,28 +105,44 @@ static int make_staging(struct device *d, const char *id, char name[static 256],
     for (int tries = 0; tries < 16; tries++) {
         uint32_t nonce = randombytes_random();
         snprintf(name, 256, "%s/%s.%08x", STAGING_DIR, id, nonce);
-        if (mkdirat(d->rootfd, name, 0755) == 0)
-            return openat(d->rootfd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+        if (mkdirat(d->rootfd, name, 0755) == 0) {
+            int fd = openat(d->rootfd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+            if (fd < 0) {
+                int r = err_set(e, -errno, "%s/%s: %m", d->root, name);
+                unlinkat(d->rootfd, name, AT_REMOVEDIR);
+                return r;
+            }
+            return fd;
+        }
         if (errno != EEXIST)
             break;
     }
     return err_set(e, -errno, "%s/%s: %m", d->root, STAGING_DIR);
 }
 
-/* Move the staged tree to apps/<id>/<version>; a kept folder of the same version is swapped, never left missing. */
+/*
+ * Move the staged tree to apps/<id>/<version>. A kept copy of the same version (the
+ * previous one, after a rollback) is forgotten in its own transaction first, then
+ * removed: the database never names a folder whose contents are being replaced.
+ */
 static int publish(struct device *d, const char *staging, const struct manifest *m, struct err *e) {
     char app_dir[512], target[600];
+    int r;
     snprintf(app_dir, sizeof app_dir, "%s/%s", APPS_DIR, m->id);
     snprintf(target, sizeof target, "%s/%s", app_dir, m->version_str);
+    if (db_has_version(d->db, m->id, m->version_str)) {
+        if ((r = db_forget_version(d->db, m->id, m->version_str, e)) < 0)
+            return r;
+        if ((r = rm_rf_at(d->rootfd, target)) < 0)
+            return err_set(e, r, "%s/%s: %s", d->root, target, strerror(-r));
+    }
     if (mkdirat(d->rootfd, app_dir, 0755) < 0 && errno != EEXIST)
         return err_set(e, -errno, "%s/%s: %m", d->root, app_dir);
-    if (fsync_dir_at(d->rootfd, APPS_DIR) < 0)
-        return err_set(e, -errno, "%s/%s: %m", d->root, APPS_DIR);
-    if (renameat2(d->rootfd, staging, d->rootfd, target, RENAME_NOREPLACE) < 0) {
-        if (errno != EEXIST || renameat2(d->rootfd, staging, d->rootfd, target, RENAME_EXCHANGE) < 0)
-            return err_set(e, -errno, "%s/%s: %m", d->root, target);
-    }
-    int r = fsync_dir_at(d->rootfd, app_dir);
+    if ((r = fsync_dir_at(d->rootfd, APPS_DIR)) < 0)
+        return err_set(e, r, "%s/%s: %s", d->root, APPS_DIR, strerror(-r));
+    if (renameat2(d->rootfd, staging, d->rootfd, target, RENAME_NOREPLACE) < 0)
+        return err_set(e, -errno, "%s/%s: %m", d->root, target);
+    r = fsync_dir_at(d->rootfd, app_dir);
     return r < 0 ? err_set(e, r, "%s/%s: %s", d->root, app_dir, strerror(-r)) : 0;
 }
 
@@ -181,8 +197,8 @@ int install_package(struct device *d, const char *path, struct install_result *r
     if ((stagingfd = make_staging(d, m->id, staging, e)) < 0)
         return stagingfd;
     r = stage_and_commit(d, p, stagingfd, staging, e);
-    /* On success this removes the swapped-out copy, if any; on failure, everything staged. */
-    (void)rm_rf_at(d->rootfd, staging);
+    if (r < 0)
+        (void)rm_rf_at(d->rootfd, staging); /* what this leaves, recovery removes */
     if (r < 0)
         return r;
     snprintf(ret->id, sizeof ret->id, "%s", m->id);

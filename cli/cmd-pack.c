@@ -118,8 +118,12 @@ static int audit_binary(const char *path, const struct abi_table *abi, const str
         .on_import = print_import,
     };
     struct audit_result res;
+    /* The user names this file: follow a symlink to it, as /usr/bin's often are. */
+    _cleanup_close_ int fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0)
+        return err_set(e, -errno, "%s: %m", path);
     printf("%s:\n", path);
-    int r = audit_elf_at(AT_FDCWD, path, &policy, &res, e);
+    int r = audit_elf_fd(fd, path, &policy, &res, e);
     if (r < 0)
         return r;
     if (res.note_level)
@@ -130,37 +134,54 @@ static int audit_binary(const char *path, const struct abi_table *abi, const str
     return 0;
 }
 
+/* A temporary folder under $TMPDIR (or /tmp) to unpack into; ret_path is the caller's to remove. */
+static int make_tmpdir(char **ret_path, struct err *e) {
+    const char *base = getenv("TMPDIR");
+    char *path;
+    if (asprintf(&path, "%s/slate-audit.XXXXXX", base && *base ? base : "/tmp") < 0)
+        return err_set(e, -ENOMEM, "out of memory");
+    if (!mkdtemp(path)) {
+        int r = err_set(e, -errno, "%s: %m", path);
+        free(path);
+        return r;
+    }
+    int fd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (fd < 0) {
+        int r = err_set(e, -errno, "%s: %m", path);
+        rmdir(path);
+        free(path);
+        return r;
+    }
+    *ret_path = path;
+    return fd;
+}
+
+/* What install would conclude about the package's binaries, without installing it: signed packages only. */
 static int audit_package(const char *path, struct device *d, struct err *e) {
     _cleanup_package_ struct package *p = NULL;
-    _cleanup_close_ int fd = open(path, O_RDONLY | O_CLOEXEC);
+    _cleanup_close_ int fd = open(path, O_RDONLY | O_CLOEXEC), dirfd = -1;
     _cleanup_free_ bool *elf = NULL;
-    char tmp[] = "/tmp/slate-audit.XXXXXX";
+    _cleanup_free_ char *tmp = NULL;
     int r;
 
     if (fd < 0)
         return err_set(e, -errno, "%s: %m", path);
-    if ((r = package_open_raw(fd, &p, e)) < 0 || (r = package_parse_unverified(p, e)) < 0)
+    if ((r = package_open(fd, d->rootfd, &p, e)) < 0)
         return err_prefix(e, r, "%s", path);
     const struct manifest *m = package_manifest(p);
     if ((r = gate_api_level(&d->desc, m->id, m->api_level, e)) < 0)
         return r;
-    if (!mkdtemp(tmp))
-        return err_set(e, -errno, "%s: %m", tmp);
-    int dirfd = open(tmp, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-    if (dirfd < 0)
-        r = err_set(e, -errno, "%s: %m", tmp);
-    if (r == 0 && (r = package_extract(p, dirfd, &elf, e)) < 0)
+    if ((dirfd = make_tmpdir(&tmp, e)) < 0)
+        return dirfd;
+    if ((r = check_space_at(dirfd, m, e)) == 0 && (r = package_extract(p, dirfd, &elf, e)) < 0)
         err_prefix(e, r, "%s", path);
     if (r == 0)
         r = audit_tree(d, dirfd, m, elf, e);
-    if (dirfd >= 0)
-        close(dirfd);
     rm_rf_at(AT_FDCWD, tmp);
     if (r < 0)
         return r;
-    printf("%s: %s %s, API level %u: every binary runs on this device (levels %u to %u); signature not checked "
-           "(slate verify does)\n",
-           path, m->id, m->version_str, m->api_level, d->desc.min_api_level, d->desc.api_level);
+    printf("%s: %s %s, API level %u, signed by key %s: every binary runs on this device (levels %u to %u)\n", path,
+           m->id, m->version_str, m->api_level, package_signer(p)->id, d->desc.min_api_level, d->desc.api_level);
     return 0;
 }
 

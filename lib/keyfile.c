@@ -53,6 +53,9 @@ static int parse_section(struct parser *p, char *s, char *end) {
             return err_set(p->e, -E_MALFORMED, "line %u: section name has a character that is not allowed", p->line);
     if (space == name || (space && space[1] == '\0'))
         return err_set(p->e, -E_MALFORMED, "line %u: malformed section header", p->line);
+    /* Few sections are ever needed; the cap also keeps this check's cost bounded. */
+    if (p->n_sections == KEYFILE_SECTIONS_MAX)
+        return err_set(p->e, -E_MALFORMED, "line %u: more than %d sections", p->line, KEYFILE_SECTIONS_MAX);
     for (size_t i = 0; i < p->n_sections; i++)
         if (strcmp(p->sections[i], name) == 0)
             return err_set(p->e, -E_MALFORMED, "line %u: section [%s] appears twice", p->line, name);

@@ -13,10 +13,11 @@
  *   key = value                value trimmed; " #" starts an inline comment
  *
  * Refused with the line number: a NUL byte or control character, a line over
- * KEYFILE_LINE_MAX bytes, a key outside a section, a malformed section header
+ * KEYFILE_LINE_MAX bytes, more than KEYFILE_SECTIONS_MAX sections, a key outside a section, a malformed section header
  * or key, a section or key given twice. Values are not unquoted or unescaped.
  */
 #define KEYFILE_LINE_MAX 4096
+#define KEYFILE_SECTIONS_MAX 256
 
 struct keyfile_entry {
     const char *section; /* "package", or "service web" for [service web] */

@@ -521,21 +521,25 @@ int audit_elf(const void *data, size_t size, const struct audit_policy *p, struc
     return r;
 }
 
+int audit_elf_fd(int fd, const char *name, const struct audit_policy *p, struct audit_result *ret,
+                 struct err *e) {
+    struct stat st;
+    if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode) || st.st_size == 0)
+        return err_set(e, -E_MALFORMED, "%s: not a valid ELF file", name);
+    void *map = mmap(NULL, (size_t)st.st_size, PROT_READ, MAP_PRIVATE, fd, 0);
+    if (map == MAP_FAILED)
+        return err_set(e, -errno, "%s: %m", name);
+    int r = audit_elf(map, (size_t)st.st_size, p, ret, e);
+    munmap(map, (size_t)st.st_size);
+    return r < 0 ? err_prefix(e, r, "%s", name) : 0;
+}
+
 int audit_elf_at(int dirfd, const char *path, const struct audit_policy *p, struct audit_result *ret,
                  struct err *e) {
     int fd = openat(dirfd, path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
-    struct stat st;
     if (fd < 0)
         return err_set(e, -errno, "%s: %m", path);
-    if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode) || st.st_size == 0) {
-        close(fd);
-        return err_set(e, -E_MALFORMED, "%s: not a valid ELF file", path);
-    }
-    void *map = mmap(NULL, (size_t)st.st_size, PROT_READ, MAP_PRIVATE, fd, 0);
+    int r = audit_elf_fd(fd, path, p, ret, e);
     close(fd);
-    if (map == MAP_FAILED)
-        return err_set(e, -errno, "%s: %m", path);
-    int r = audit_elf(map, (size_t)st.st_size, p, ret, e);
-    munmap(map, (size_t)st.st_size);
-    return r < 0 ? err_prefix(e, r, "%s", path) : 0;
+    return r;
 }

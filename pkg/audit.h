@@ -37,8 +37,11 @@ struct audit_result {
  */
 int audit_elf(const void *data, size_t size, const struct audit_policy *p, struct audit_result *ret, struct err *e);
 
-/* Audit dirfd/path (mapped read-only). */
+/* Audit dirfd/path (mapped read-only), never following a symlink: for unpacked packages. */
 int audit_elf_at(int dirfd, const char *path, const struct audit_policy *p, struct audit_result *ret, struct err *e);
+
+/* Audit an open file; name is for messages. */
+int audit_elf_fd(int fd, const char *name, const struct audit_policy *p, struct audit_result *ret, struct err *e);
 
 /* Whether data starts with the ELF magic. */
 bool is_elf(const void *data, size_t size);

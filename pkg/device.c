@@ -97,9 +97,16 @@ struct device *device_close(struct device *d) {
     return NULL;
 }
 
-/* Calls fn(dirfd, name) for each entry of dirfd/path except . and .. */
-static int for_each_entry(int parent, const char *path, int (*fn)(struct device *, int, const char *, const char *),
-                          struct device *d, const char *ctx) {
+/* What a recovery pass carries: the device, the app whose versions are swept, the first entry that failed. */
+struct sweep {
+    struct device *d;
+    const char *id;
+    char failed[PATH_BYTES_MAX + 64];
+};
+
+/* Calls fn for each entry of parent/path but . and ..; returns how many it removed. */
+static int for_each_entry(int parent, const char *path, int (*fn)(struct sweep *, int, const char *),
+                          struct sweep *s) {
     int fd = openat(parent, path, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
     if (fd < 0)
         return errno == ENOENT ? 0 : -errno;
@@ -112,44 +119,50 @@ static int for_each_entry(int parent, const char *path, int (*fn)(struct device 
     for (struct dirent *de; r >= 0 && (de = readdir(dir));) {
         if (strcmp(de->d_name, ".") == 0 || strcmp(de->d_name, "..") == 0)
             continue;
-        r = fn(d, dirfd(dir), de->d_name, ctx);
+        r = fn(s, dirfd(dir), de->d_name);
+        if (r < 0 && !*s->failed)
+            snprintf(s->failed, sizeof s->failed, "%s/%s", path, de->d_name);
         removed += r > 0 ? r : 0;
     }
     closedir(dir);
     return r < 0 ? r : removed;
 }
 
-static int remove_entry(struct device *d, int dirfd, const char *name, const char *ctx) {
-    (void)d, (void)ctx;
+static int remove_entry(struct sweep *s, int dirfd, const char *name) {
+    (void)s;
     int r = rm_rf_at(dirfd, name);
     return r < 0 ? r : 1;
 }
 
-static int check_version_dir(struct device *d, int dirfd, const char *version, const char *id) {
-    if (db_has_version(d->db, id, version))
+static int check_version_dir(struct sweep *s, int dirfd, const char *version) {
+    if (db_has_version(s->d->db, s->id, version))
         return 0;
-    int r = rm_rf_at(dirfd, version);
-    return r < 0 ? r : 1;
+    return remove_entry(s, dirfd, version);
 }
 
-static int check_app_dir(struct device *d, int dirfd, const char *id, const char *ctx) {
-    (void)ctx;
-    int r = for_each_entry(dirfd, id, check_version_dir, d, id);
+static int check_app_dir(struct sweep *s, int dirfd, const char *id) {
+    struct db_package p;
+    s->id = id;
+    int r = for_each_entry(dirfd, id, check_version_dir, s);
+    if (r == -ENOTDIR) /* a stray file where an app's folder would be */
+        return db_get_package(s->d->db, id, &p, NULL) == -ENOENT ? remove_entry(s, dirfd, id) : r;
     if (r < 0)
         return r;
-    struct db_package p;
-    if (db_get_package(d->db, id, &p, NULL) == -ENOENT && unlinkat(dirfd, id, AT_REMOVEDIR) == 0)
+    if (db_get_package(s->d->db, id, &p, NULL) == -ENOENT && unlinkat(dirfd, id, AT_REMOVEDIR) == 0)
         r++;
     return r;
 }
 
 int device_recover(struct device *d, struct err *e) {
-    int staged = for_each_entry(d->rootfd, STAGING_DIR, remove_entry, d, NULL);
+    struct sweep s = {.d = d};
+    int staged = for_each_entry(d->rootfd, STAGING_DIR, remove_entry, &s);
     if (staged < 0)
-        return err_set(e, staged, "%s/%s: cannot clean staging: %s", d->root, STAGING_DIR, strerror(-staged));
-    int orphans = for_each_entry(d->rootfd, APPS_DIR, check_app_dir, d, NULL);
+        return err_set(e, staged, "%s/%s: cannot clean staging: %s", d->root, *s.failed ? s.failed : STAGING_DIR,
+                       strerror(-staged));
+    int orphans = for_each_entry(d->rootfd, APPS_DIR, check_app_dir, &s);
     if (orphans < 0)
-        return err_set(e, orphans, "%s/%s: cannot clean leftovers: %s", d->root, APPS_DIR, strerror(-orphans));
+        return err_set(e, orphans, "%s/%s: cannot clean leftovers: %s", d->root, *s.failed ? s.failed : APPS_DIR,
+                       strerror(-orphans));
     if (staged + orphans > 0) {
         int fd = openat(d->rootfd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
         if (fd >= 0) {

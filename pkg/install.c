@@ -86,11 +86,10 @@ static int check_state(struct device *d, const struct package *p, struct db_pack
     return check_continuity(d, p, old, e);
 }
 
-/* Refuse up front what cannot fit, rather than fill the device and fail halfway. */
-static int check_space(struct device *d, const struct manifest *m, struct err *e) {
+int check_space_at(int fd, const struct manifest *m, struct err *e) {
     struct statvfs vfs;
-    if (fstatvfs(d->rootfd, &vfs) < 0)
-        return err_set(e, -errno, "%s: %m", d->root);
+    if (fstatvfs(fd, &vfs) < 0)
+        return err_set(e, -errno, "statvfs: %m");
     /* Per file, up to one block of slack for the partial last block. */
     uint64_t need = m->total_size + (uint64_t)m->n_files * vfs.f_frsize;
     uint64_t avail = (uint64_t)vfs.f_bavail * vfs.f_frsize;
@@ -192,7 +191,7 @@ int install_package(struct device *d, const char *path, struct install_result *r
         return err_prefix(e, r, "%s", path);
     const struct manifest *m = package_manifest(p);
     if ((r = gate_api_level(&d->desc, m->id, m->api_level, e)) < 0 || (r = check_state(d, p, &old, e)) < 0 ||
-        (r = check_space(d, m, e)) < 0)
+        (r = check_space_at(d->rootfd, m, e)) < 0)
         return r;
     if ((stagingfd = make_staging(d, m->id, staging, e)) < 0)
         return stagingfd;

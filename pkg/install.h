@@ -29,5 +29,8 @@ int remove_package(struct device *d, const char *id, struct err *e);
 
 int rollback_package(struct device *d, const char *id, struct install_result *ret, struct err *e);
 
+/* Refuse, before anything is written beneath fd's file system, a package that cannot fit there. */
+int check_space_at(int fd, const struct manifest *m, struct err *e);
+
 /* Audit every ELF file of an unpacked package (files beneath dirfd) against the device. */
 int audit_tree(struct device *d, int dirfd, const struct manifest *m, const bool *elf, struct err *e);

@@ -264,11 +264,15 @@ static void test_recovery(void **state) {
     char *parent = test_fmt("%s/var/lib/slate/apps/org.example.ghost", dev.root);
     assert_int_equal(mkdir(parent, 0755), 0);
     assert_int_equal(mkdir(orphan, 0755), 0);
+    char *stray = test_fmt("%s/var/lib/slate/apps/README", dev.root); /* a file where folders belong */
+    test_write(stray, "x", 1, 0644);
     char *slp = pack_app("org.example.rec", "1.0.0", 1, 1, "app", dev.app_key);
     assert_int_equal(run_slate(NULL, NULL, "--root", dev.root, "install", slp, NULL), 0);
     assert_false(test_exists(stale));
     assert_false(test_exists(orphan));
     assert_false(test_exists(parent));
+    assert_false(test_exists(stray));
+    free(stray);
     assert_int_equal(run_slate(NULL, NULL, "--root", dev.root, "remove", "org.example.rec", NULL), 0);
     free(slp);
     free(parent);
@@ -284,6 +288,24 @@ static void test_audit_verb(void **state) {
     assert_non_null(strstr(out, "imports slate_log_enabled@SLATE_2"));
     assert_non_null(strstr(out, "built for API level 2"));
     free(out);
+    /* A program named through a symlink, as many in /usr/bin are. */
+    char *link = test_fmt("%s/hello-link", dev.dir);
+    assert_int_equal(symlink(test_hello(1), link), 0);
+    assert_int_equal(run_slate(NULL, NULL, "--root", dev.root, "audit", link, NULL), 0);
+    free(link);
+    /* A package is audited only once its signature holds: nothing unsigned is unpacked. */
+    char *stranger = test_fmt("%s/audit-stranger", dev.dir), *stranger_key = test_fmt("%s.key", stranger);
+    assert_int_equal(run_slate(NULL, NULL, "keygen", stranger, NULL), 0);
+    char *slp = pack_app("org.example.audited", "1.0.0", 1, 1, "app", stranger_key);
+    test_expect_refused("does not trust", "--root", dev.root, "audit", slp, NULL);
+    free(slp);
+    slp = pack_app("org.example.audited", "1.0.1", 1, 1, "app", dev.app_key);
+    assert_int_equal(run_slate(&out, NULL, "--root", dev.root, "audit", slp, NULL), 0);
+    assert_non_null(strstr(out, "every binary runs on this device"));
+    free(out);
+    free(slp);
+    free(stranger);
+    free(stranger_key);
     struct test_device old;
     test_device_new(&old, 1, 1);
     test_expect_refused("built for API level 2; this device runs levels 1 to 1", "--root", old.root, "audit", test_hello(2), NULL);

@@ -56,6 +56,11 @@ static void test_refusals(void **state) {
     parse_bad("[package]\n = v\n", 15, "empty key");
     parse_bad("[package]\nid\x01 = v\n", 17, "control character");
     parse_bad("[package]\nid = a\0b\n", 18, "NUL");
+    char many[KEYFILE_SECTIONS_MAX * 16 + 16];
+    size_t off = 0;
+    for (int i = 0; i <= KEYFILE_SECTIONS_MAX; i++)
+        off += (size_t)snprintf(many + off, sizeof many - off, "[s%d]\n", i);
+    parse_bad(many, off, "more than 256 sections");
     char long_line[KEYFILE_LINE_MAX + 64];
     memset(long_line, 'a', sizeof long_line);
     memcpy(long_line, "[p]\nk = ", 8);

@@ -6,6 +6,8 @@
 #include <time.h>
 
 #define SCHEMA_VERSION 1
+#define STRINGIFY_(x) #x
+#define STRINGIFY(x) STRINGIFY_(x)
 
 static const char schema[] =
     "CREATE TABLE IF NOT EXISTS packages ("
@@ -51,6 +53,19 @@ static int exec(sqlite3 *db, const char *sql, struct err *e) {
     return sqlite3_exec(db, sql, NULL, NULL, NULL) == SQLITE_OK ? 0 : db_fail(db, e, sql);
 }
 
+/* A database written by a newer slate is refused rather than misread. */
+static int check_schema(sqlite3 *db, const char *path, struct err *e) {
+    sqlite3_stmt *st = NULL;
+    int version = -1;
+    if (sqlite3_prepare_v2(db, "PRAGMA user_version", -1, &st, NULL) == SQLITE_OK && sqlite3_step(st) == SQLITE_ROW)
+        version = sqlite3_column_int(st, 0);
+    sqlite3_finalize(st);
+    if (version != SCHEMA_VERSION)
+        return err_set(e, -EPROTO, "database %s has schema %d; this slate reads schema %d", path, version,
+                       SCHEMA_VERSION);
+    return 0;
+}
+
 int db_open(const char *root_path, bool create, sqlite3 **ret, struct err *e) {
     char path[4096];
     sqlite3 *db = NULL;
@@ -65,7 +80,8 @@ int db_open(const char *root_path, bool create, sqlite3 **ret, struct err *e) {
     sqlite3_busy_timeout(db, 5000);
     if ((r = exec(db, "PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL; PRAGMA foreign_keys=ON;", e)) < 0 ||
         (create && (r = exec(db, schema, e)) < 0) ||
-        (create && (r = exec(db, "PRAGMA user_version=" "1", e)) < 0)) {
+        (create && (r = exec(db, "PRAGMA user_version=" STRINGIFY(SCHEMA_VERSION), e)) < 0) ||
+        (r = check_schema(db, path, e)) < 0) {
         sqlite3_close(db);
         return r;
     }

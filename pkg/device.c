@@ -43,6 +43,8 @@ int device_init(const char *root, unsigned api_level, unsigned min_api_level, co
     if ((r = db_open(root, true, &db, e)) < 0)
         return r;
     db_close(db);
+    if ((r = fsync_dir_at(rootfd, "var/lib/slate")) < 0)
+        return err_set(e, r, "%s/var/lib/slate: %s", root, strerror(-r));
     /* The descriptor comes last: its presence is what makes this a device root. */
     _cleanup_close_ int etc = openat(rootfd, "etc/slate", O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
     int n = platform_desc_format(&d, text, sizeof text);

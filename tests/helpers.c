@@ -133,37 +133,38 @@ int run_slatev(char **out, char **err, const char *const *argv) {
     return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
 }
 
-int run_slate(char **out, char **err, const char *arg, ...) {
+static int run_va(char **out, char **err, const char *arg, va_list ap) {
     const char *argv[64];
+    collect_args(argv, 64, arg, ap);
+    return run_slatev(out, err, argv);
+}
+
+int run_slate(char **out, char **err, const char *arg, ...) {
     va_list ap;
     va_start(ap, arg);
-    collect_args(argv, 64, arg, ap);
+    int rc = run_va(out, err, arg, ap);
     va_end(ap);
-    return run_slatev(out, err, argv);
+    return rc;
 }
 
 static void must_run(const char *arg, ...) __attribute__((sentinel));
 static void must_run(const char *arg, ...) {
-    const char *argv[64];
+    char *err = NULL;
     va_list ap;
     va_start(ap, arg);
-    collect_args(argv, 64, arg, ap);
+    int rc = run_va(NULL, &err, arg, ap);
     va_end(ap);
-    char *err = NULL;
-    int rc = run_slatev(NULL, &err, argv);
     if (rc != 0)
         fail_msg("slate %s failed (%d): %s", arg, rc, err);
     free(err);
 }
 
 void test_expect_refused(const char *phrase, const char *arg, ...) {
-    const char *argv[64];
+    char *err = NULL;
     va_list ap;
     va_start(ap, arg);
-    collect_args(argv, 64, arg, ap);
+    int rc = run_va(NULL, &err, arg, ap);
     va_end(ap);
-    char *err = NULL;
-    int rc = run_slatev(NULL, &err, argv);
     if (rc != 1 || strncmp(err, "slate: ", 7) != 0 || strchr(err, '\n') != err + strlen(err) - 1 ||
         !strstr(err, phrase))
         fail_msg("expected one refusal line (exit 1) naming '%s'; got exit %d: %s", phrase, rc, err);

@@ -7,18 +7,22 @@
 #include "cli.h"
 #include "db.h"
 #include "device.h"
+#include "platform.h"
 
 struct listing {
     bool json;
     size_t n;
+    const struct platform_desc *desc;
 };
 
 static int print_row(void *ud, const struct db_package *p, const struct db_version *v) {
     struct listing *l = ud;
+    bool retired = platform_runs(l->desc, v->id, v->api_level, NULL) < 0;
     if (!l->json) {
         if (l->n++ == 0)
-            printf("%-32s %-12s %-4s %-7s %s\n", "ID", "VERSION", "API", "CLASS", "LABEL");
-        printf("%-32s %-12s %-4u %-7s %s\n", p->id, p->current, v->api_level, v->system ? "system" : "app", v->label);
+            printf("%-32s %-12s %-4s %-7s %-8s %s\n", "ID", "VERSION", "API", "CLASS", "STATE", "LABEL");
+        printf("%-32s %-12s %-4u %-7s %-8s %s\n", p->id, p->current, v->api_level, v->system ? "system" : "app",
+               retired ? "retired" : "ok", v->label);
         return 0;
     }
     printf("%s\n  {\"id\": ", l->n++ ? "," : "");
@@ -32,7 +36,8 @@ static int print_row(void *ud, const struct db_package *p, const struct db_versi
         printf("null");
     printf(", \"api_level\": %u, \"class\": \"%s\", \"label\": ", v->api_level, v->system ? "system" : "app");
     json_string(v->label);
-    printf(", \"size\": %llu, \"files\": %llu}", (unsigned long long)v->size, (unsigned long long)v->files);
+    printf(", \"retired\": %s, \"size\": %llu, \"files\": %llu}", retired ? "true" : "false",
+           (unsigned long long)v->size, (unsigned long long)v->files);
     return 0;
 }
 
@@ -53,6 +58,7 @@ int verb_list(struct cli *c) {
         return cli_usage(c, "no arguments expected");
     if (device_open(c->root, 0, &d, &e) < 0)
         return cli_fail(&e);
+    l.desc = &d->desc;
     if (l.json)
         printf("[");
     if (db_for_each(d->db, print_row, &l, &e) < 0)
@@ -88,6 +94,11 @@ int verb_info(struct cli *c) {
     printf("label:       %s\n", v.label);
     printf("class:       %s\n", v.system ? "system" : "app");
     printf("api_level:   %u\n", v.api_level);
+    struct err why = {0};
+    if (platform_runs(&d->desc, p.id, v.api_level, &why) < 0)
+        printf("state:       retired: %s\n", why.msg);
+    else
+        printf("state:       runs on this platform\n");
     printf("exec:        %s\n", v.exec);
     printf("permissions: %s\n", *v.permissions ? v.permissions : "(none)");
     if (v.memory)

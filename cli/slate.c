@@ -19,7 +19,7 @@ static const struct verb verbs[] = {
     {"rollback", "rollback ID", verb_rollback},
     {"list", "list [--json]", verb_list},
     {"info", "info ID", verb_info},
-    {"platform", "platform", verb_platform},
+    {"platform", "platform [upgrade --api-level N --min-api-level M [--release NAME] [--eol]]", verb_platform},
 };
 
 const struct verb *verb_find(const char *name) {

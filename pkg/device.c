@@ -26,6 +26,12 @@ int device_init(const char *root, unsigned api_level, unsigned min_api_level, co
     if (min_api_level < 1 || min_api_level > api_level || api_level > API_LEVEL_MAX)
         return err_set(e, -EINVAL, "API levels must satisfy 1 <= min-api-level (%u) <= api-level (%u)", min_api_level,
                        api_level);
+    _cleanup_abi_ struct abi_table *sdk = NULL;
+    if ((r = abi_parse(slate_abi_builtin, strlen(slate_abi_builtin), &sdk, e)) < 0)
+        return r;
+    if (api_level > sdk->latest)
+        return err_set(e, -EINVAL, "this platform build provides API levels up to %u, not %u", sdk->latest,
+                       api_level);
     snprintf(d.release, sizeof d.release, "%s", release);
     if (mkdir(root, 0755) < 0 && errno != EEXIST)
         return err_set(e, -errno, "%s: %m", root);

@@ -312,6 +312,71 @@ static void test_audit_verb(void **state) {
     test_device_free(&old);
 }
 
+/* An OS update that drops a level retires the apps built for it: kept, refused, until a supported version comes. */
+static void test_platform_upgrade(void **state) {
+    (void)state;
+    struct test_device phone;
+    char *out = NULL, *err = NULL;
+    test_device_new(&phone, 1, 1);
+    assert_int_equal(run_slate(NULL, NULL, "--root", phone.root, "trust", dev.app_pub, NULL), 0);
+    char *v1 = pack_app("org.example.old", "1.0.0", 1, 1, "app", dev.app_key);
+    char *v2 = pack_app("org.example.old", "2.0.0", 2, 2, "app", dev.app_key);
+    assert_int_equal(run_slate(NULL, NULL, "--root", phone.root, "install", v1, NULL), 0);
+
+    assert_int_equal(run_slate(&out, NULL, "--root", phone.root, "platform", "upgrade", "--api-level", "2",
+                               "--min-api-level", "2", "--release", "2027.01", NULL),
+                     0);
+    assert_non_null(strstr(out, "retired (kept on disk"));
+    assert_non_null(strstr(out, "  org.example.old 1.0.0 (API level 1)"));
+    assert_non_null(strstr(out, "API levels 1 to 1 -> 2 to 2, release 2027.01; 1 app retired"));
+    free(out);
+    assert_int_equal(run_slate(&out, NULL, "--root", phone.root, "list", NULL), 0);
+    assert_non_null(strstr(out, "retired"));
+    free(out);
+    out = info(phone.root, "org.example.old");
+    assert_non_null(strstr(out, "state:       retired: org.example.old is built for API level 1; this platform keeps no "
+                                "compatibility layer below 2"));
+    free(out);
+    char *kept = test_fmt("%s/var/lib/slate/apps/org.example.old/1.0.0/bin/hello", phone.root);
+    assert_true(test_exists(kept)); /* disabled, not deleted */
+    free(kept);
+
+    /* An update that brings a supported version brings the app back. */
+    assert_int_equal(run_slate(NULL, NULL, "--root", phone.root, "install", v2, NULL), 0);
+    out = info(phone.root, "org.example.old");
+    assert_non_null(strstr(out, "state:       runs on this platform"));
+    free(out);
+    /* ...and there is no going back to the retired one. */
+    test_expect_refused("keeps no compatibility layer below 2", "--root", phone.root, "rollback", "org.example.old",
+                        NULL);
+
+    test_expect_refused("cannot go back from API level 2 to 1", "--root", phone.root, "platform", "upgrade",
+                        "--api-level", "1", "--min-api-level", "1", NULL);
+    test_expect_refused("API level 1 was retired", "--root", phone.root, "platform", "upgrade", "--api-level", "2",
+                        "--min-api-level", "1", NULL);
+    test_expect_refused("provides API levels up to 2, not 3", "--root", phone.root, "platform", "upgrade",
+                        "--api-level", "3", "--min-api-level", "2", NULL);
+    assert_int_equal(run_slate(&out, NULL, "--root", phone.root, "platform", "upgrade", "--api-level", "2",
+                               "--min-api-level", "2", "--eol", NULL),
+                     0);
+    assert_non_null(strstr(out, "end-of-life"));
+    free(out);
+    assert_int_equal(run_slate(&out, NULL, "--root", phone.root, "platform", NULL), 0);
+    assert_non_null(strstr(out, "eol:           yes"));
+    free(out);
+    test_expect_refused("end-of-life", "--root", phone.root, "platform", "upgrade", "--api-level", "2",
+                        "--min-api-level", "2", NULL);
+    char *fresh = test_fmt("%s/future", phone.dir);
+    assert_int_equal(run_slate(NULL, &err, "--root", fresh, "init", "--api-level", "3", "--min-api-level", "1", NULL),
+                     100);
+    assert_non_null(strstr(err, "provides API levels up to 2, not 3"));
+    free(err);
+    free(fresh);
+    free(v1);
+    free(v2);
+    test_device_free(&phone);
+}
+
 /* A package that cannot fit is refused before anything is written (a small tmpfs stands in for a full disk). */
 static void test_no_space(void **state) {
     (void)state;
@@ -357,6 +422,7 @@ int main(void) {
         cmocka_unit_test(test_recovery),
         cmocka_unit_test(test_audit_verb),
         cmocka_unit_test(test_no_space),
+        cmocka_unit_test(test_platform_upgrade),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }

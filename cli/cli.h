@@ -43,5 +43,7 @@ int verb_rollback(struct cli *c);
 int verb_list(struct cli *c);
 int verb_info(struct cli *c);
 int verb_platform(struct cli *c);
+int verb_repo(struct cli *c);
+int verb_update(struct cli *c);
 
 const struct verb *verb_find(const char *name);

@@ -20,6 +20,8 @@ static const struct verb verbs[] = {
     {"list", "list [--json]", verb_list},
     {"info", "info ID", verb_info},
     {"platform", "platform [upgrade --api-level N --min-api-level M [--release NAME] [--eol]]", verb_platform},
+    {"repo", "repo add REPO_DIR [--security] FILE.slp... | repo sign REPO_DIR --key KEY --expires DAYS", verb_repo},
+    {"update", "update [--repo URL|DIR] [--dry-run]", verb_update},
 };
 
 const struct verb *verb_find(const char *name) {

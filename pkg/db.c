@@ -5,9 +5,17 @@
 #include <string.h>
 #include <time.h>
 
-#define SCHEMA_VERSION 1
+#define SCHEMA_VERSION 2
 #define STRINGIFY_(x) #x
 #define STRINGIFY(x) STRINGIFY_(x)
+
+/* The newest index accepted from each signing key: updates never go back from it. (Schema 2.) */
+#define REPO_STATE_TABLE                                                                                               \
+    "CREATE TABLE IF NOT EXISTS repo_state ("                                                                          \
+    "  key_id TEXT PRIMARY KEY,"                                                                                       \
+    "  version INTEGER NOT NULL,"                                                                                      \
+    "  expires INTEGER NOT NULL,"                                                                                      \
+    "  accepted_at INTEGER NOT NULL);"
 
 static const char schema[] =
     "CREATE TABLE IF NOT EXISTS packages ("
@@ -41,7 +49,8 @@ static const char schema[] =
     "  id TEXT NOT NULL,"
     "  version TEXT NOT NULL,"
     "  permission TEXT NOT NULL,"
-    "  PRIMARY KEY (id, version, permission)) WITHOUT ROWID;";
+    "  PRIMARY KEY (id, version, permission)) WITHOUT ROWID;"
+    REPO_STATE_TABLE;
 
 static int db_fail(sqlite3 *db, struct err *e, const char *what) {
     int code = sqlite3_errcode(db);
@@ -53,13 +62,20 @@ static int exec(sqlite3 *db, const char *sql, struct err *e) {
     return sqlite3_exec(db, sql, NULL, NULL, NULL) == SQLITE_OK ? 0 : db_fail(db, e, sql);
 }
 
-/* A database written by a newer slate is refused rather than misread. */
+/* Older databases are brought up to date in one transaction; a newer one is refused rather than misread. */
 static int check_schema(sqlite3 *db, const char *path, struct err *e) {
     sqlite3_stmt *st = NULL;
-    int version = -1;
+    int version = -1, r = 0;
     if (sqlite3_prepare_v2(db, "PRAGMA user_version", -1, &st, NULL) == SQLITE_OK && sqlite3_step(st) == SQLITE_ROW)
         version = sqlite3_column_int(st, 0);
     sqlite3_finalize(st);
+    if (version == 1) {
+        r = exec(db, "BEGIN IMMEDIATE; " REPO_STATE_TABLE " PRAGMA user_version=" STRINGIFY(SCHEMA_VERSION) "; COMMIT",
+                 e);
+        if (r < 0 && !sqlite3_get_autocommit(db))
+            sqlite3_exec(db, "ROLLBACK", NULL, NULL, NULL);
+        return r;
+    }
     if (version != SCHEMA_VERSION)
         return err_set(e, -EPROTO, "database %s has schema %d; this slate reads schema %d", path, version,
                        SCHEMA_VERSION);
@@ -433,6 +449,37 @@ int db_for_each(sqlite3 *db, int (*fn)(void *ud, const struct db_package *p, con
     }
     if (r == 0 && k != SQLITE_DONE)
         r = db_fail(db, e, "listing packages");
+    sqlite3_finalize(st);
+    return r;
+}
+
+int db_repo_state(sqlite3 *db, const char *key_id, uint64_t *ret_version, struct err *e) {
+    sqlite3_stmt *st = prepare(db, "SELECT version FROM repo_state WHERE key_id = ?", e);
+    if (!st)
+        return -EIO;
+    sqlite3_bind_text(st, 1, key_id, -1, SQLITE_STATIC);
+    int k = sqlite3_step(st), r = 0;
+    if (k == SQLITE_ROW)
+        *ret_version = (uint64_t)sqlite3_column_int64(st, 0);
+    else
+        r = k == SQLITE_DONE ? -ENOENT : db_fail(db, e, "reading the repository state");
+    sqlite3_finalize(st);
+    return r;
+}
+
+int db_accept_index(sqlite3 *db, const char *key_id, uint64_t version, int64_t expires, struct err *e) {
+    sqlite3_stmt *st = prepare(db,
+                               "INSERT INTO repo_state (key_id, version, expires, accepted_at) VALUES (?1, ?2, ?3, ?4) "
+                               "ON CONFLICT (key_id) DO UPDATE SET version = ?2, expires = ?3, accepted_at = ?4 "
+                               "WHERE version <= ?2",
+                               e);
+    if (!st)
+        return -EIO;
+    sqlite3_bind_text(st, 1, key_id, -1, SQLITE_STATIC);
+    sqlite3_bind_int64(st, 2, (sqlite3_int64)version);
+    sqlite3_bind_int64(st, 3, expires);
+    sqlite3_bind_int64(st, 4, (sqlite3_int64)time(NULL));
+    int r = sqlite3_step(st) == SQLITE_DONE ? 0 : db_fail(db, e, "recording the repository state");
     sqlite3_finalize(st);
     return r;
 }

@@ -50,6 +50,12 @@ int db_rollback(sqlite3 *db, const char *id, struct db_package *ret, struct err 
 /* Forget a package and all its versions. */
 int db_remove(sqlite3 *db, const char *id, struct err *e);
 
+/* The newest index version accepted from key_id; -ENOENT when none was. */
+int db_repo_state(sqlite3 *db, const char *key_id, uint64_t *ret_version, struct err *e);
+
+/* Record that index version (never lowering what was recorded), durably, before it is used. */
+int db_accept_index(sqlite3 *db, const char *key_id, uint64_t version, int64_t expires, struct err *e);
+
 /* Calls fn for each package's current version, sorted by id; stops at fn's first non-zero. */
 int db_for_each(sqlite3 *db, int (*fn)(void *ud, const struct db_package *p, const struct db_version *v), void *ud,
                 struct err *e);

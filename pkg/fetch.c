@@ -502,7 +502,8 @@ int fetch_file(const char *location, uint64_t size, const uint8_t hash[32], int 
     if (t.fd < 0)
         return err_set(e, -errno, "%s: %m", part);
     r = fetch_into_part(&t, location, hash);
-    if (r == -E_MALFORMED)
+    /* Keep only what can be resumed: bytes that may be the start of the file. */
+    if (r == -E_MALFORMED || (r < 0 && t.have == 0))
         unlinkat(dirfd, part, 0);
     if (r == 0 && fsync(t.fd) < 0)
         r = err_set(e, -errno, "%s: %m", part);

@@ -45,7 +45,9 @@ struct transfer {
 
     /* One HTTP attempt. */
     CURL *curl;
-    bool status_checked, too_large, range_ignored, retryable;
+    bool status_checked, too_large, range_ignored, retryable, stalled;
+    bool requested;   /* connected and the request sent: the stall clock runs */
+    double last_data; /* when a byte (header or body) last arrived, or the request went out */
     long bad_status;
     int sink_error;
     char curl_msg[CURL_ERROR_SIZE];
@@ -185,7 +187,8 @@ static int too_large(struct transfer *t) {
 /* Local files --------------------------------------------------------------------------------- */
 
 static int read_local(struct transfer *t, const char *path) {
-    _cleanup_close_ int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
+    /* O_NONBLOCK: a fifo must not hang us; it is refused below. */
+    _cleanup_close_ int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
     struct stat st;
     if (fd < 0 || fstat(fd, &st) < 0)
         return err_set(t->e, -errno, "%s: %m", t->where);
@@ -221,9 +224,47 @@ static void curl_init(void) {
     curl_init_result = curl_global_init(CURL_GLOBAL_DEFAULT);
 }
 
+static double now(void) {
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+/* Connected (or reusing a connection), about to send a request: silence counts from here. */
+static int on_request(void *userdata, char *conn_primary_ip, char *conn_local_ip, int conn_primary_port,
+                      int conn_local_port) {
+    (void)conn_primary_ip, (void)conn_local_ip, (void)conn_primary_port, (void)conn_local_port;
+    struct transfer *t = userdata;
+    t->requested = true;
+    t->last_data = now();
+    return CURL_PREREQFUNC_OK;
+}
+
+/*
+ * Called about once a second when nothing arrives. libcurl's own low-speed check
+ * averages over a few seconds, so a stall would be noticed seconds late.
+ */
+static int on_progress(void *userdata, curl_off_t dltotal, curl_off_t dlnow, curl_off_t ultotal, curl_off_t ulnow) {
+    (void)dltotal, (void)dlnow, (void)ultotal, (void)ulnow;
+    struct transfer *t = userdata;
+    if (t->requested && now() - t->last_data >= (double)t->o->stall_timeout_s) {
+        t->stalled = true;
+        return 1;
+    }
+    return 0;
+}
+
+static size_t on_header(char *p, size_t size, size_t nmemb, void *userdata) {
+    (void)p;
+    struct transfer *t = userdata;
+    t->last_data = now();
+    return size * nmemb;
+}
+
 static size_t on_data(char *p, size_t size, size_t nmemb, void *userdata) {
     struct transfer *t = userdata;
     size_t n = size * nmemb;
+    t->last_data = now();
     if (!t->status_checked) {
         long status = 0;
         curl_easy_getinfo(t->curl, CURLINFO_RESPONSE_CODE, &status);
@@ -232,10 +273,8 @@ static size_t on_data(char *p, size_t size, size_t nmemb, void *userdata) {
             return 0;
         }
         /* libcurl refuses a 200 to a resume itself; this is a second lock on that door. */
-        if (t->have > 0 && status != 206 && sink_reset(t) < 0) {
-            t->sink_error = -errno;
+        if (t->have > 0 && status != 206 && (t->sink_error = sink_reset(t)) < 0)
             return 0;
-        }
         t->status_checked = true;
     }
     return sink_write(t, p, n) < 0 ? 0 : n;
@@ -269,6 +308,13 @@ static int curl_open(struct transfer *t, const char *url) {
     SET(CURLOPT_ERRORBUFFER, t->curl_msg);
     SET(CURLOPT_WRITEFUNCTION, on_data);
     SET(CURLOPT_WRITEDATA, t);
+    SET(CURLOPT_HEADERFUNCTION, on_header);
+    SET(CURLOPT_HEADERDATA, t);
+    SET(CURLOPT_PREREQFUNCTION, on_request);
+    SET(CURLOPT_PREREQDATA, t);
+    SET(CURLOPT_XFERINFOFUNCTION, on_progress);
+    SET(CURLOPT_XFERINFODATA, t);
+    SET(CURLOPT_NOPROGRESS, 0L);
     /* A declared length beyond the limit is refused before any byte (0 would mean no limit). */
     if (t->limit > 0 && t->limit <= INT64_MAX)
         SET(CURLOPT_MAXFILESIZE_LARGE, (curl_off_t)t->limit);
@@ -309,8 +355,12 @@ static int curl_failure(struct transfer *t, CURLcode k) {
         curl_easy_getinfo(t->curl, CURLINFO_RESPONSE_CODE, &status);
         return http_status_failure(t, status);
     }
+    case CURLE_ABORTED_BY_CALLBACK:
+        if (!t->stalled)
+            break;
+        return err_set(t->e, -ETIMEDOUT, "%s: no data for %ld s: the server stalled", t->where, t->o->stall_timeout_s);
     case CURLE_OPERATION_TIMEDOUT:
-        if (strstr(why, "too slow"))
+        if (strstr(why, "too slow")) /* the low-speed check, a second net under on_progress */
             return err_set(t->e, -ETIMEDOUT, "%s: no data for %ld s: the server stalled", t->where,
                            t->o->stall_timeout_s);
         return err_set(t->e, -ETIMEDOUT, "%s: timed out (%s)", t->where, why);
@@ -346,7 +396,7 @@ static int curl_failure(struct transfer *t, CURLcode k) {
 }
 
 static int http_attempt(struct transfer *t) {
-    t->status_checked = t->too_large = t->range_ignored = t->retryable = false;
+    t->status_checked = t->too_large = t->range_ignored = t->retryable = t->stalled = t->requested = false;
     t->bad_status = 0;
     t->sink_error = 0;
     t->curl_msg[0] = '\0';
@@ -435,9 +485,8 @@ static int part_resume(struct transfer *t) {
         return -errno;
     if (!S_ISREG(st.st_mode))
         return -EINVAL;
-    int r = sink_reset(t);
-    if (r < 0 || st.st_size == 0)
-        return r;
+    crypto_generichash_init(&t->hash, NULL, 0, crypto_generichash_BYTES);
+    t->have = 0;
     if ((uint64_t)st.st_size > t->limit)
         return sink_reset(t);
     for (;;) {

@@ -159,16 +159,27 @@ static void must_run(const char *arg, ...) {
     free(err);
 }
 
-void test_expect_refused(const char *phrase, const char *arg, ...) {
+static void expect_exit_va(int status, const char *phrase, const char *arg, va_list ap) {
     char *err = NULL;
+    int rc = run_va(NULL, &err, arg, ap);
+    if (rc != status || strncmp(err, "slate: ", 7) != 0 || strchr(err, '\n') != err + strlen(err) - 1 ||
+        !strstr(err, phrase))
+        fail_msg("expected one error line (exit %d) naming '%s'; got exit %d: %s", status, phrase, rc, err);
+    free(err);
+}
+
+void test_expect_refused(const char *phrase, const char *arg, ...) {
     va_list ap;
     va_start(ap, arg);
-    int rc = run_va(NULL, &err, arg, ap);
+    expect_exit_va(1, phrase, arg, ap);
     va_end(ap);
-    if (rc != 1 || strncmp(err, "slate: ", 7) != 0 || strchr(err, '\n') != err + strlen(err) - 1 ||
-        !strstr(err, phrase))
-        fail_msg("expected one refusal line (exit 1) naming '%s'; got exit %d: %s", phrase, rc, err);
-    free(err);
+}
+
+void test_expect_exit(int status, const char *phrase, const char *arg, ...) {
+    va_list ap;
+    va_start(ap, arg);
+    expect_exit_va(status, phrase, arg, ap);
+    va_end(ap);
 }
 
 void test_device_new(struct test_device *d, unsigned api, unsigned min) {
@@ -292,4 +303,54 @@ void test_hash(const void *data, size_t len, char out[65]) {
     uint8_t h[32];
     crypto_generichash(h, sizeof h, data, len, NULL, 0);
     hex_encode(h, sizeof h, out);
+}
+
+void test_server_start(struct test_server *s, const char *dir, const char *log) {
+    int out[2], in[2];
+    if (pipe2(out, O_CLOEXEC) < 0 || pipe2(in, O_CLOEXEC) < 0)
+        fail_msg("pipe: %m");
+    setenv("no_proxy", "127.0.0.1", 1);
+    setenv("NO_PROXY", "127.0.0.1", 1);
+    const char *src = getenv("SLATE_SOURCE_ROOT");
+    char *script = test_fmt("%s/tests/http-fault-server.py", src ? src : ".");
+    char *argv[] = {"python3", script, (char *)dir, (char *)log, NULL};
+    posix_spawn_file_actions_t fa;
+    posix_spawn_file_actions_init(&fa);
+    posix_spawn_file_actions_adddup2(&fa, in[0], 0);
+    posix_spawn_file_actions_adddup2(&fa, out[1], 1);
+    if (posix_spawnp(&s->pid, "python3", &fa, NULL, argv, environ) != 0)
+        fail_msg("cannot start python3");
+    posix_spawn_file_actions_destroy(&fa);
+    close(in[0]);
+    close(out[1]);
+    s->stdin_fd = in[1];
+
+    char line[64] = "";
+    size_t n = 0;
+    while (n < sizeof line - 1 && !strchr(line, '\n')) {
+        ssize_t k = read(out[0], line + n, sizeof line - 1 - n);
+        if (k <= 0)
+            fail_msg("the test server did not start");
+        n += (size_t)k;
+        line[n] = '\0';
+    }
+    close(out[0]);
+    int port = 0;
+    if (sscanf(line, "PORT %d", &port) != 1 || port <= 0)
+        fail_msg("the test server said: %s", line);
+    s->url = test_fmt("http://127.0.0.1:%d", port);
+    free(script);
+}
+
+void test_server_stop(struct test_server *s) {
+    if (s->pid > 0) {
+        kill(s->pid, SIGTERM);
+        waitpid(s->pid, NULL, 0);
+        s->pid = 0;
+    }
+    if (s->stdin_fd >= 0)
+        close(s->stdin_fd);
+    s->stdin_fd = -1;
+    free(s->url);
+    s->url = NULL;
 }

@@ -7,6 +7,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
+#include <sys/types.h>
 
 #include <cmocka.h>
 
@@ -37,6 +38,8 @@ int run_slatev(char **out, char **err, const char *const *argv);
 
 /* Run slate with the arguments; fail unless it exits 1 with exactly one stderr line containing phrase. */
 void test_expect_refused(const char *phrase, const char *arg, ...) __attribute__((sentinel));
+/* The same for another exit status (111: a system failure, such as a network that fails). */
+void test_expect_exit(int status, const char *phrase, const char *arg, ...) __attribute__((sentinel));
 
 /* A device root at dir/root with levels [min, api], and a trusted app key dir/app (.key/.pub) and system key dir/sys. */
 struct test_device {
@@ -72,6 +75,19 @@ void craft_close(struct craft *c);
 
 /* SIGNATURE text for manifest text, signed with the secret key file at key_path. */
 char *craft_signature(const char *key_path, const char *manifest, size_t len);
+
+/*
+ * tests/http-fault-server.py serving dir on 127.0.0.1 (logging requests to log), started with
+ * no proxy in the way; url is "http://127.0.0.1:PORT". Fault modes are URL prefixes: ok, stall,
+ * reset, endless, drop-once, ignore-range, status/CODE, redirect, ... (see the script).
+ */
+struct test_server {
+    pid_t pid;
+    int stdin_fd; /* the server exits when this closes, even if the test crashes */
+    char *url;
+};
+void test_server_start(struct test_server *s, const char *dir, const char *log);
+void test_server_stop(struct test_server *s);
 
 /* BLAKE2b-256 of data, in hex (65 bytes). */
 void test_hash(const void *data, size_t len, char out[65]);

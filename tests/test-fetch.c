@@ -22,14 +22,13 @@ extern char **environ;
 
 static struct {
     char *dir, *srv, *log, *url;
-    pid_t pid;
-    int stdin_fd;
+    struct test_server server;
     uint8_t *big;
     uint8_t big_hash[32], small_hash[32];
     /* per test */
     char *out;
     int outfd;
-} S = {.pid = -1, .stdin_fd = -1, .outfd = -1};
+} S = {.outfd = -1};
 
 static void hash_of(const void *data, size_t len, uint8_t out[32]) {
     crypto_generichash(out, 32, data, len, NULL, 0);
@@ -48,43 +47,6 @@ static struct fetch_options quick(unsigned retries) {
 /* The URL of name served in a mode; the caller frees. */
 static char *url(const char *mode, const char *name) {
     return test_fmt("%s/%s/%s", S.url, mode, name);
-}
-
-/* The server ------------------------------------------------------------------------------------ */
-
-static void start_server(void) {
-    int out[2], in[2];
-    if (pipe2(out, O_CLOEXEC) < 0 || pipe2(in, O_CLOEXEC) < 0)
-        fail_msg("pipe: %m");
-    const char *src = getenv("SLATE_SOURCE_ROOT");
-    char *script = test_fmt("%s/tests/http-fault-server.py", src ? src : ".");
-    char *argv[] = {"python3", script, S.srv, S.log, NULL};
-    posix_spawn_file_actions_t fa;
-    posix_spawn_file_actions_init(&fa);
-    posix_spawn_file_actions_adddup2(&fa, in[0], 0);
-    posix_spawn_file_actions_adddup2(&fa, out[1], 1);
-    if (posix_spawnp(&S.pid, "python3", &fa, NULL, argv, environ) != 0)
-        fail_msg("cannot start python3");
-    posix_spawn_file_actions_destroy(&fa);
-    close(in[0]);
-    close(out[1]);
-    S.stdin_fd = in[1]; /* the server exits when this closes, even if we crash */
-
-    char line[64] = "";
-    size_t n = 0;
-    while (n < sizeof line - 1 && !strchr(line, '\n')) {
-        ssize_t k = read(out[0], line + n, sizeof line - 1 - n);
-        if (k <= 0)
-            fail_msg("the test server did not start");
-        n += (size_t)k;
-        line[n] = '\0';
-    }
-    close(out[0]);
-    int port = 0;
-    if (sscanf(line, "PORT %d", &port) != 1 || port <= 0)
-        fail_msg("the test server said: %s", line);
-    S.url = test_fmt("http://127.0.0.1:%d", port);
-    free(script);
 }
 
 static int group_setup(void **state) {
@@ -112,23 +74,18 @@ static int group_setup(void **state) {
     p = test_fmt("%s/empty", S.srv);
     test_write(p, "", 0, 0644);
     free(p);
-    start_server();
+    test_server_start(&S.server, S.srv, S.log);
+    S.url = S.server.url;
     return 0;
 }
 
 static int group_teardown(void **state) {
     (void)state;
-    if (S.pid > 0) {
-        kill(S.pid, SIGTERM);
-        waitpid(S.pid, NULL, 0);
-    }
-    if (S.stdin_fd >= 0)
-        close(S.stdin_fd);
+    test_server_stop(&S.server);
     test_rmtree(S.dir);
     free(S.dir);
     free(S.srv);
     free(S.log);
-    free(S.url);
     free(S.big);
     return 0;
 }

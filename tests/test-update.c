@@ -305,6 +305,52 @@ static void test_eol_and_retirement(void **state) {
     device_free(d);
 }
 
+/* Over HTTP, through a server that misbehaves: a dropped connection resumes; stalls, resets and endless data are refused. */
+static void test_http_faults(void **state) {
+    (void)state;
+    struct test_server server;
+    char *log = test_fmt("%s/requests.log", pub.dir);
+    test_server_start(&server, repo, log);
+    setenv("SLATE_FETCH_TIMEOUT", "2", 1);
+    struct test_device *d = device_with(1, 1, "org.example.app", "0.9.0", 1);
+    char *out = NULL;
+
+    char *url = test_fmt("%s/stall", server.url);
+    test_expect_exit(111, "stalled", "--root", d->root, "update", "--repo", url, NULL);
+    free(url);
+    url = test_fmt("%s/reset", server.url);
+    test_expect_exit(111, "reset", "--root", d->root, "update", "--repo", url, NULL);
+    free(url);
+    url = test_fmt("%s/endless", server.url);
+    test_expect_refused("index", "--root", d->root, "update", "--repo", url, NULL);
+    free(url);
+    url = test_fmt("%s/status/503", server.url);
+    test_expect_exit(111, "503", "--root", d->root, "update", "--repo", url, NULL);
+    free(url);
+    assert_version(d, "org.example.app", "0.9.0");
+    char *staging = test_fmt("%s/var/lib/slate/staging", d->root);
+    assert_int_equal(rmdir(staging), 0);
+    assert_int_equal(mkdir(staging, 0755), 0);
+
+    /* The connection drops halfway through each file once: the retry resumes and the update completes. */
+    url = test_fmt("%s/drop-once", server.url);
+    assert_int_equal(run_slate(&out, NULL, "--root", d->root, "update", "--repo", url, NULL), 0);
+    assert_non_null(strstr(out, "org.example.app: 0.9.0 -> 1.1.0"));
+    free(out);
+    free(url);
+    assert_version(d, "org.example.app", "1.1.0");
+    char *requests = test_read(log, NULL);
+    assert_non_null(strstr(requests, "/drop-once/packages/"));
+    assert_non_null(strstr(requests, "bytes="));
+    free(requests);
+
+    unsetenv("SLATE_FETCH_TIMEOUT");
+    test_server_stop(&server);
+    free(staging);
+    free(log);
+    device_free(d);
+}
+
 static void test_repo_refusals(void **state) {
     (void)state;
     /* The same id and version with other bytes cannot be added: package files are immutable. */
@@ -328,6 +374,7 @@ int main(void) {
         cmocka_unit_test(test_tampered_index),
         cmocka_unit_test(test_package_bytes_differ_from_index),
         cmocka_unit_test(test_eol_and_retirement),
+        cmocka_unit_test(test_http_faults),
         cmocka_unit_test(test_repo_refusals),
     };
     return cmocka_run_group_tests(tests, setup, teardown);

@@ -10,6 +10,7 @@
 
 #include "db.h"
 #include "keys.h"
+#include "manifest.h"
 #include "util.h"
 
 static const char *const device_dirs[] = {
@@ -161,16 +162,44 @@ static int check_app_dir(struct sweep *s, int dirfd, const char *id) {
     return r;
 }
 
+/*
+ * The one app whose folders a writer is changing, named before the change and
+ * forgotten after it: recovery then looks at that app alone, so opening a device
+ * for writing costs the same with ten apps or a thousand.
+ */
+int device_intent_begin(struct device *d, const char *id, struct err *e) {
+    _cleanup_close_ int dir = openat(d->rootfd, "var/lib/slate", O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+    int r = dir < 0 ? -errno : write_file_atomic_at(dir, "intent", id, strlen(id), 0644);
+    return r < 0 ? err_set(e, r, "%s/%s: %s", d->root, INTENT_FILE, strerror(-r)) : 0;
+}
+
+void device_intent_end(struct device *d) {
+    (void)unlinkat(d->rootfd, INTENT_FILE, 0); /* if this is lost, recovery only looks once more */
+}
+
 int device_recover(struct device *d, struct err *e) {
     struct sweep s = {.d = d};
     int staged = for_each_entry(d->rootfd, STAGING_DIR, remove_entry, &s);
     if (staged < 0)
         return err_set(e, staged, "%s/%s: cannot clean staging: %s", d->root, *s.failed ? s.failed : STAGING_DIR,
                        strerror(-staged));
-    int orphans = for_each_entry(d->rootfd, APPS_DIR, check_app_dir, &s);
-    if (orphans < 0)
-        return err_set(e, orphans, "%s/%s: cannot clean leftovers: %s", d->root, *s.failed ? s.failed : APPS_DIR,
-                       strerror(-orphans));
+    _cleanup_free_ char *id = NULL;
+    size_t len;
+    int orphans = 0, r = read_file_at(d->rootfd, INTENT_FILE, PACKAGE_ID_MAX, &id, &len);
+    if (r < 0 && r != -ENOENT)
+        return err_set(e, r, "%s/%s: %s", d->root, INTENT_FILE, strerror(-r));
+    if (r == 0) {
+        if (!package_id_valid(id))
+            return err_set(e, -E_MALFORMED, "%s/%s: not a package id", d->root, INTENT_FILE);
+        _cleanup_close_ int apps = openat(d->rootfd, APPS_DIR, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+        if (apps < 0)
+            return err_set(e, -errno, "%s/%s: %m", d->root, APPS_DIR);
+        orphans = check_app_dir(&s, apps, id);
+        if (orphans < 0 && orphans != -ENOENT)
+            return err_set(e, orphans, "%s/%s: cannot clean leftovers: %s", d->root,
+                           *s.failed ? s.failed : APPS_DIR, strerror(-orphans));
+        orphans = orphans < 0 ? 0 : orphans;
+    }
     if (staged + orphans > 0) {
         int fd = openat(d->rootfd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
         if (fd >= 0) {
@@ -178,5 +207,7 @@ int device_recover(struct device *d, struct err *e) {
             close(fd);
         }
     }
+    if (r == 0)
+        device_intent_end(d);
     return staged + orphans;
 }

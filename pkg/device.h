@@ -11,6 +11,7 @@
 #define APPS_DIR "var/lib/slate/apps"
 #define STAGING_DIR "var/lib/slate/staging"
 #define LOCK_FILE "var/lib/slate/lock"
+#define INTENT_FILE "var/lib/slate/intent"
 
 struct device {
     char *root;
@@ -32,11 +33,16 @@ int device_open(const char *root, unsigned flags, struct device **ret, struct er
 struct device *device_close(struct device *d);
 
 /*
- * Start-up recovery: remove stale staging and any version folder that the
- * database does not know (left by a crash between rename and commit).
- * Returns the number of leftovers removed.
+ * Start-up recovery, run by every writer: remove stale staging and, for the app
+ * a crashed writer had named in its intent, any version folder the database does
+ * not know (left by a crash between rename and commit, or before a removal's
+ * folders were gone). Returns the number of leftovers removed.
  */
 int device_recover(struct device *d, struct err *e);
+
+/* Name the app whose folders are about to change (durably), and forget it once they have. */
+int device_intent_begin(struct device *d, const char *id, struct err *e);
+void device_intent_end(struct device *d);
 
 static inline void device_closep(struct device **d) {
     device_close(*d);

@@ -168,12 +168,14 @@ static int stage_and_commit(struct device *d, struct package *p, int stagingfd, 
     /* One syncfs makes every staged file durable: far cheaper than an fsync per file. */
     if (syncfs(stagingfd) < 0)
         return err_set(e, -errno, "%s: %m", staging);
-    if ((r = publish(d, staging, m, e)) < 0)
+    if ((r = device_intent_begin(d, m->id, e)) < 0 || (r = publish(d, staging, m, e)) < 0)
         return r;
     const char *text = package_manifest_text(p, &text_len);
     r = db_record_install(d->db, m, package_signer(p)->id, text, text_len, &dropped, &n_dropped, e);
-    if (r == 0)
+    if (r == 0) {
         drop_versions(d, m->id, dropped, n_dropped);
+        device_intent_end(d);
+    }
     free(dropped);
     return r;
 }
@@ -208,11 +210,15 @@ int install_package(struct device *d, const char *path, struct install_result *r
 
 int remove_package(struct device *d, const char *id, struct err *e) {
     char path[512];
-    int r = db_remove(d->db, id, e);
+    struct db_package p;
+    int r = db_get_package(d->db, id, &p, e);
     if (r < 0)
         return r == -ENOENT ? err_set(e, -E_STATE, "%s is not installed", id) : r;
+    if ((r = device_intent_begin(d, id, e)) < 0 || (r = db_remove(d->db, id, e)) < 0)
+        return r;
     snprintf(path, sizeof path, "%s/%s", APPS_DIR, id);
-    (void)rm_rf_at(d->rootfd, path); /* the database no longer names it: recovery finishes any leftover */
+    if (rm_rf_at(d->rootfd, path) == 0) /* the database no longer names it: recovery finishes any leftover */
+        device_intent_end(d);
     return 0;
 }
 

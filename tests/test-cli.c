@@ -256,6 +256,7 @@ static void test_usage_and_roots(void **state) {
 /* Start-up recovery removes stale staging and version folders the database does not know. */
 static void test_recovery(void **state) {
     (void)state;
+    /* What a writer killed between its rename and its commit leaves: staging, an unnamed version, its intent. */
     char *stale = test_fmt("%s/var/lib/slate/staging/org.example.x.1234abcd", dev.root);
     char *orphan = test_fmt("%s/var/lib/slate/apps/org.example.ghost/9.9.9", dev.root);
     assert_int_equal(mkdir(stale, 0755), 0);
@@ -264,21 +265,20 @@ static void test_recovery(void **state) {
     char *parent = test_fmt("%s/var/lib/slate/apps/org.example.ghost", dev.root);
     assert_int_equal(mkdir(parent, 0755), 0);
     assert_int_equal(mkdir(orphan, 0755), 0);
-    char *stray = test_fmt("%s/var/lib/slate/apps/README", dev.root); /* a file where folders belong */
+    char *intent = test_fmt("%s/var/lib/slate/intent", dev.root);
+    test_write(intent, "org.example.ghost", 17, 0644);
+    /* Anything else in the apps folder is none of recovery's business, and blocks nothing. */
+    char *stray = test_fmt("%s/var/lib/slate/apps/README", dev.root);
     test_write(stray, "x", 1, 0644);
     char *slp = pack_app("org.example.rec", "1.0.0", 1, 1, "app", dev.app_key);
     assert_int_equal(run_slate(NULL, NULL, "--root", dev.root, "install", slp, NULL), 0);
     assert_false(test_exists(stale));
     assert_false(test_exists(orphan));
     assert_false(test_exists(parent));
-    assert_false(test_exists(stray));
-    free(stray);
+    assert_false(test_exists(intent));
     assert_int_equal(run_slate(NULL, NULL, "--root", dev.root, "remove", "org.example.rec", NULL), 0);
-    free(slp);
-    free(parent);
-    free(f);
-    free(stale);
-    free(orphan);
+    unlink(stray);
+    free(stray), free(intent), free(slp), free(parent), free(f), free(stale), free(orphan);
 }
 
 static void test_audit_verb(void **state) {

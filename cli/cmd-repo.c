@@ -219,10 +219,14 @@ static void show_index(void *userdata, const struct repo_index *x, bool eol) {
         printf("this device is end-of-life: it takes security fixes only, no new feature versions\n");
 }
 
+struct tally {
+    int changed, current;
+};
+
 static void show_package(void *userdata, const struct update_event *ev) {
-    int *changed = userdata;
+    struct tally *t = userdata;
     switch (ev->outcome) {
-    case UPDATE_CURRENT: printf("%s %s: up to date\n", ev->id, ev->from); break;
+    case UPDATE_CURRENT: t->current++; break;
     case UPDATE_STRANDED:
         printf("%s %s: retired, and the index has no version this platform runs\n", ev->id, ev->from);
         break;
@@ -231,7 +235,7 @@ static void show_package(void *userdata, const struct update_event *ev) {
                ev->to->api_level, ev->to->security ? ", security fix" : "");
         break;
     case UPDATE_INSTALLED:
-        (*changed)++;
+        t->changed++;
         printf("%s: %s -> %s (API level %u%s)\n", ev->id, ev->from, ev->to->version_str, ev->to->api_level,
                ev->to->security ? ", security fix" : "");
         break;
@@ -263,7 +267,8 @@ int verb_update(struct cli *c) {
     _cleanup_free_ char *configured = NULL;
     struct update_options uo = {.fetch = fetch_options_default()};
     struct err e = {0};
-    int o, changed = 0;
+    struct tally t = {0};
+    int o;
 
     optind = 0;
     while ((o = getopt_long(c->argc, c->argv, "", opts, NULL)) != -1) {
@@ -276,16 +281,19 @@ int verb_update(struct cli *c) {
     }
     if (optind != c->argc)
         return cli_usage(c, "no arguments expected");
-    if (device_open(c->root, uo.dry_run ? 0 : DEVICE_WRITE, &d, &e) < 0)
+    /* A check that finds nothing new never waits for, or becomes, the device's writer. */
+    if (device_open(c->root, 0, &d, &e) < 0)
         return cli_fail(&e);
     if (!uo.repo && default_repo(d, &configured, &e) < 0)
         return cli_fail(&e);
     if (!uo.repo)
         uo.repo = configured;
-    struct update_report rep = {show_index, show_package, &changed};
+    struct update_report rep = {show_index, show_package, &t};
     int r = update_run(d, &uo, &rep, &e);
+    if (t.current)
+        printf("%d package%s up to date\n", t.current, t.current == 1 ? "" : "s");
     if (r < 0)
         return cli_fail(&e);
-    printf("%s\n", uo.dry_run ? "dry run: nothing changed" : changed ? "update done" : "nothing to update");
+    printf("%s\n", uo.dry_run ? "dry run: nothing changed" : t.changed ? "update done" : "nothing to update");
     return 0;
 }

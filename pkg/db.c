@@ -483,3 +483,38 @@ int db_accept_index(sqlite3 *db, const char *key_id, uint64_t version, int64_t e
     sqlite3_finalize(st);
     return r;
 }
+
+int db_list_current(sqlite3 *db, struct db_current **ret, size_t *ret_n, struct err *e) {
+    sqlite3_stmt *st = prepare(db,
+                               "SELECT p.id, p.current, v.api_level, v.class FROM packages p "
+                               "JOIN versions v ON v.id = p.id AND v.version = p.current ORDER BY p.id",
+                               e);
+    if (!st)
+        return -EIO;
+    struct db_current *items = NULL;
+    size_t n = 0;
+    int r = 0, k;
+    while (r == 0 && (k = sqlite3_step(st)) == SQLITE_ROW) {
+        struct db_current *grown = reallocarray(items, n + 1, sizeof *grown);
+        if (!grown) {
+            r = err_set(e, -ENOMEM, "out of memory");
+            break;
+        }
+        items = grown;
+        copy_text(items[n].id, sizeof items[n].id, st, 0);
+        copy_text(items[n].version, sizeof items[n].version, st, 1);
+        items[n].api_level = (unsigned)sqlite3_column_int(st, 2);
+        items[n].system = strcmp((const char *)sqlite3_column_text(st, 3), "system") == 0;
+        n++;
+    }
+    if (r == 0 && k != SQLITE_DONE)
+        r = db_fail(db, e, "listing packages");
+    sqlite3_finalize(st);
+    if (r < 0) {
+        free(items);
+        return r;
+    }
+    *ret = items;
+    *ret_n = n;
+    return 0;
+}

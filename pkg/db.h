@@ -56,6 +56,15 @@ int db_repo_state(sqlite3 *db, const char *key_id, uint64_t *ret_version, struct
 /* Record that index version (never lowering what was recorded), durably, before it is used. */
 int db_accept_index(sqlite3 *db, const char *key_id, uint64_t version, int64_t expires, struct err *e);
 
+struct db_current {
+    char id[PACKAGE_ID_MAX + 1], version[VERSION_MAX];
+    unsigned api_level;
+    bool system;
+};
+
+/* Every installed package's current version, sorted by id, in one query: for callers that need no more. */
+int db_list_current(sqlite3 *db, struct db_current **ret, size_t *ret_n, struct err *e);
+
 /* Calls fn for each package's current version, sorted by id; stops at fn's first non-zero. */
 int db_for_each(sqlite3 *db, int (*fn)(void *ud, const struct db_package *p, const struct db_version *v), void *ud,
                 struct err *e);

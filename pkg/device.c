@@ -71,24 +71,29 @@ int device_open(const char *root, unsigned flags, struct device **ret, struct er
         return err_set(e, -errno, "device root %s: %m", root);
     if ((r = platform_desc_load(d->rootfd, &d->desc, e)) < 0)
         return err_prefix(e, r, "%s", root);
-    if (flags & DEVICE_WRITE) {
-        d->lockfd = openat(d->rootfd, LOCK_FILE, O_RDWR | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0600);
-        if (d->lockfd < 0)
-            return err_set(e, -errno, "%s/%s: %m", root, LOCK_FILE);
-        if (flock(d->lockfd, LOCK_EX | LOCK_NB) < 0) {
-            if (errno != EWOULDBLOCK)
-                return err_set(e, -errno, "%s/%s: %m", root, LOCK_FILE);
-            /* Another writer is at work: wait for it rather than fail. */
-            if (flock(d->lockfd, LOCK_EX) < 0)
-                return err_set(e, -errno, "%s/%s: %m", root, LOCK_FILE);
-        }
-    }
     if ((r = db_open(root, false, &d->db, e)) < 0 || (r = abi_load(d->rootfd, &d->abi, e)) < 0)
         return r;
-    if ((flags & DEVICE_WRITE) && (r = device_recover(d, e)) < 0)
+    if ((flags & DEVICE_WRITE) && (r = device_lock(d, e)) < 0)
         return r;
     *ret = TAKE_PTR(d);
     return 0;
+}
+
+int device_lock(struct device *d, struct err *e) {
+    if (d->lockfd >= 0)
+        return 0;
+    d->lockfd = openat(d->rootfd, LOCK_FILE, O_RDWR | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0600);
+    if (d->lockfd < 0)
+        return err_set(e, -errno, "%s/%s: %m", d->root, LOCK_FILE);
+    if (flock(d->lockfd, LOCK_EX | LOCK_NB) < 0) {
+        if (errno != EWOULDBLOCK)
+            return err_set(e, -errno, "%s/%s: %m", d->root, LOCK_FILE);
+        /* Another writer is at work: wait for it rather than fail. */
+        if (flock(d->lockfd, LOCK_EX) < 0)
+            return err_set(e, -errno, "%s/%s: %m", d->root, LOCK_FILE);
+    }
+    int r = device_recover(d, e);
+    return r < 0 ? r : 0;
 }
 
 struct device *device_close(struct device *d) {

@@ -32,6 +32,9 @@ int device_init(const char *root, unsigned api_level, unsigned min_api_level, co
 int device_open(const char *root, unsigned flags, struct device **ret, struct err *e);
 struct device *device_close(struct device *d);
 
+/* Become the device's one writer (waiting for another to finish), then run recovery. Idempotent. */
+int device_lock(struct device *d, struct err *e);
+
 /*
  * Start-up recovery, run by every writer: remove stale staging and, for the app
  * a crashed writer had named in its intent, any version folder the database does

@@ -49,44 +49,16 @@ static int check_fresh(struct device *d, const struct repo_index *x, struct err 
     return 0;
 }
 
-struct installed {
-    char id[PACKAGE_ID_MAX + 1], version[VERSION_MAX];
-    struct version v;
-    bool system, retired;
-    unsigned level;
-};
-
-struct installed_list {
-    struct installed *items;
-    size_t n;
-    const struct platform_desc *desc;
-};
-
-static int collect(void *ud, const struct db_package *p, const struct db_version *v) {
-    struct installed_list *l = ud;
-    struct installed *grown = reallocarray(l->items, l->n + 1, sizeof *grown);
-    if (!grown)
-        return -ENOMEM;
-    l->items = grown;
-    struct installed *it = &l->items[l->n++];
-    snprintf(it->id, sizeof it->id, "%s", p->id);
-    snprintf(it->version, sizeof it->version, "%s", p->current);
-    (void)version_parse(p->current, &it->v);
-    it->system = v->system;
-    it->level = v->api_level;
-    it->retired = platform_runs(l->desc, p->id, v->api_level, NULL) < 0;
-    return 0;
-}
-
 struct choice {
-    const struct installed *it;
+    const struct db_current *it;
+    struct version v;
     const struct platform_desc *desc;
 };
 
 /* Newer, of the same class, built for a level this platform runs; security fixes only once end-of-life. */
 static bool acceptable(void *userdata, const struct index_entry *en) {
     const struct choice *c = userdata;
-    return version_cmp(&en->version, &c->it->v) > 0 && en->system == c->it->system &&
+    return version_cmp(&en->version, &c->v) > 0 && en->system == c->it->system &&
            platform_runs(c->desc, en->id, en->api_level, NULL) == 0 && (!c->desc->eol || en->security);
 }
 
@@ -119,7 +91,8 @@ static int download_and_install(struct device *d, const struct update_options *o
 
 int update_run(struct device *d, const struct update_options *o, const struct update_report *rep, struct err *e) {
     _cleanup_index_ struct repo_index *x = NULL;
-    struct installed_list list = {.desc = &d->desc};
+    _cleanup_free_ struct db_current *installed = NULL;
+    size_t n = 0;
     int r, failed = 0;
 
     if ((r = fetch_index(d, o, &x, e)) < 0 || (r = check_fresh(d, x, e)) < 0)
@@ -129,21 +102,21 @@ int update_run(struct device *d, const struct update_options *o, const struct up
         return r;
     if (rep && rep->on_index)
         rep->on_index(rep->userdata, x, d->desc.eol);
-    if ((r = db_for_each(d->db, collect, &list, e)) < 0) {
-        free(list.items);
-        return r < 0 && !e->msg[0] ? err_set(e, r, "out of memory") : r;
-    }
-    for (size_t i = 0; i < list.n; i++) {
-        const struct installed *it = &list.items[i];
-        struct choice c = {it, &d->desc};
+    if ((r = db_list_current(d->db, &installed, &n, e)) < 0)
+        return r;
+    for (size_t i = 0; i < n; i++) {
+        const struct db_current *it = &installed[i];
+        struct choice c = {it, {0}, &d->desc};
         struct update_event ev = {.id = it->id, .from = it->version};
         struct err why = {0};
+        (void)version_parse(it->version, &c.v);
         ev.to = index_newest(x, it->id, acceptable, &c);
         if (!ev.to)
-            ev.outcome = it->retired ? UPDATE_STRANDED : UPDATE_CURRENT;
+            ev.outcome = platform_runs(&d->desc, it->id, it->api_level, NULL) < 0 ? UPDATE_STRANDED : UPDATE_CURRENT;
         else if (o->dry_run)
             ev.outcome = UPDATE_PLANNED;
-        else if (download_and_install(d, o, ev.to, &why) == 0)
+        /* Only now, with something to install, does update become the device's writer. */
+        else if (device_lock(d, &why) == 0 && download_and_install(d, o, ev.to, &why) == 0)
             ev.outcome = UPDATE_INSTALLED;
         else {
             ev.outcome = UPDATE_FAILED;
@@ -153,6 +126,5 @@ int update_run(struct device *d, const struct update_options *o, const struct up
         if (rep && rep->on_package)
             rep->on_package(rep->userdata, &ev);
     }
-    free(list.items);
     return failed ? err_set(e, -E_STATE, "%d package%s could not be updated", failed, failed == 1 ? "" : "s") : 0;
 }

@@ -197,9 +197,18 @@ int index_add(struct repo_index *x, const struct index_entry *en, struct err *e)
 
 const struct index_entry *index_newest(const struct repo_index *x, const char *id,
                                        bool (*accept)(void *userdata, const struct index_entry *en), void *userdata) {
+    /* Entries are sorted by id: find the first of id by bisection, then walk its versions, oldest first. */
+    size_t lo = 0, hi = x->n_entries;
+    while (lo < hi) {
+        size_t mid = lo + (hi - lo) / 2;
+        if (strcmp(x->entries[mid].id, id) < 0)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
     const struct index_entry *best = NULL;
-    for (size_t i = 0; i < x->n_entries; i++) /* sorted: the last accepted one is the newest */
-        if (strcmp(x->entries[i].id, id) == 0 && (!accept || accept(userdata, &x->entries[i])))
+    for (size_t i = lo; i < x->n_entries && strcmp(x->entries[i].id, id) == 0; i++)
+        if (!accept || accept(userdata, &x->entries[i]))
             best = &x->entries[i];
     return best;
 }

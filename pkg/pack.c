@@ -1,6 +1,4 @@
 /* pack.c: building a signed, reproducible .slp from a developer's folder. */
-#include <archive.h>
-#include <archive_entry.h>
 #include <dirent.h>
 #include <fcntl.h>
 #include <stdio.h>
@@ -8,6 +6,7 @@
 #include <sys/stat.h>
 
 #include "descriptor.h"
+#include "libarchive-dl.h"
 #include "package.h"
 #include "util.h"
 
@@ -196,16 +195,16 @@ static char *build_manifest(const char *source, size_t len, const struct tree *t
 }
 
 static struct archive_entry *new_entry(const char *name, mode_t type, mode_t perm, uint64_t size) {
-    struct archive_entry *ae = archive_entry_new();
+    struct archive_entry *ae = sym_archive_entry_new();
     if (!ae)
         return NULL;
-    archive_entry_set_pathname(ae, name);
-    archive_entry_set_filetype(ae, type);
-    archive_entry_set_perm(ae, perm);
-    archive_entry_set_size(ae, (la_int64_t)size);
-    archive_entry_set_uid(ae, 0);
-    archive_entry_set_gid(ae, 0);
-    archive_entry_set_mtime(ae, 0, 0);
+    sym_archive_entry_set_pathname(ae, name);
+    sym_archive_entry_set_filetype(ae, type);
+    sym_archive_entry_set_perm(ae, perm);
+    sym_archive_entry_set_size(ae, (la_int64_t)size);
+    sym_archive_entry_set_uid(ae, 0);
+    sym_archive_entry_set_gid(ae, 0);
+    sym_archive_entry_set_mtime(ae, 0, 0);
     return ae;
 }
 
@@ -213,15 +212,15 @@ static int write_blob(struct archive *a, const char *name, const void *data, siz
     struct archive_entry *ae = new_entry(name, AE_IFREG, 0644, len);
     if (!ae)
         return err_set(e, -ENOMEM, "out of memory");
-    int r = archive_write_header(a, ae) == ARCHIVE_OK && archive_write_data(a, data, len) == (la_ssize_t)len
+    int r = sym_archive_write_header(a, ae) == ARCHIVE_OK && sym_archive_write_data(a, data, len) == (la_ssize_t)len
                 ? 0
-                : err_set(e, -EIO, "writing %s: %s", name, archive_error_string(a));
-    archive_entry_free(ae);
+                : err_set(e, -EIO, "writing %s: %s", name, sym_archive_error_string(a));
+    sym_archive_entry_free(ae);
     return r;
 }
 
 static int copy_block(void *ud, const void *buf, size_t len) {
-    return archive_write_data(ud, buf, len) == (la_ssize_t)len ? 0 : -EIO;
+    return sym_archive_write_data(ud, buf, len) == (la_ssize_t)len ? 0 : -EIO;
 }
 
 static int write_items(struct archive *a, int filesfd, const struct tree *t, struct err *e) {
@@ -235,9 +234,9 @@ static int write_items(struct archive *a, int filesfd, const struct tree *t, str
         if (!ae)
             return err_set(e, -ENOMEM, "out of memory");
         if (it->symlink)
-            archive_entry_set_symlink(ae, it->target);
-        int r = archive_write_header(a, ae) == ARCHIVE_OK ? 0 : err_set(e, -EIO, "%s: %s", name, archive_error_string(a));
-        archive_entry_free(ae);
+            sym_archive_entry_set_symlink(ae, it->target);
+        int r = sym_archive_write_header(a, ae) == ARCHIVE_OK ? 0 : err_set(e, -EIO, "%s: %s", name, sym_archive_error_string(a));
+        sym_archive_entry_free(ae);
         if (r == 0 && !it->symlink)
             r = for_each_block(filesfd, it, &size, copy_block, a, e);
         if (r == 0 && !it->symlink && size != it->size)
@@ -250,22 +249,24 @@ static int write_items(struct archive *a, int filesfd, const struct tree *t, str
 
 static int write_archive(int fd, const char *sig, size_t sig_len, const char *manifest, size_t manifest_len,
                          int filesfd, const struct tree *t, struct err *e) {
-    struct archive *a = archive_write_new();
-    int r = 0;
+    int r = dlopen_libarchive(e);
+    if (r < 0)
+        return r;
+    struct archive *a = sym_archive_write_new();
     if (!a)
         return err_set(e, -ENOMEM, "out of memory");
-    if (archive_write_set_format_pax_restricted(a) != ARCHIVE_OK || archive_write_add_filter_zstd(a) != ARCHIVE_OK ||
-        archive_write_set_bytes_in_last_block(a, 1) != ARCHIVE_OK || archive_write_open_fd(a, fd) != ARCHIVE_OK)
-        r = err_set(e, -EIO, "cannot write the package: %s", archive_error_string(a));
+    if (sym_archive_write_set_format_pax_restricted(a) != ARCHIVE_OK || sym_archive_write_add_filter_zstd(a) != ARCHIVE_OK ||
+        sym_archive_write_set_bytes_in_last_block(a, 1) != ARCHIVE_OK || sym_archive_write_open_fd(a, fd) != ARCHIVE_OK)
+        r = err_set(e, -EIO, "cannot write the package: %s", sym_archive_error_string(a));
     if (r == 0)
         r = write_blob(a, "SIGNATURE", sig, sig_len, e);
     if (r == 0)
         r = write_blob(a, "manifest", manifest, manifest_len, e);
     if (r == 0)
         r = write_items(a, filesfd, t, e);
-    if (archive_write_close(a) != ARCHIVE_OK && r == 0)
-        r = err_set(e, -EIO, "cannot write the package: %s", archive_error_string(a));
-    archive_write_free(a);
+    if (sym_archive_write_close(a) != ARCHIVE_OK && r == 0)
+        r = err_set(e, -EIO, "cannot write the package: %s", sym_archive_error_string(a));
+    sym_archive_write_free(a);
     return r;
 }
 

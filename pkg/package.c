@@ -1,8 +1,6 @@
 /* package.c: the .slp format: one streaming pass to verify and unpack, and a reproducible packer. */
 #include "package.h"
 
-#include <archive.h>
-#include <archive_entry.h>
 #include <dirent.h>
 #include <fcntl.h>
 #include <stdio.h>
@@ -11,6 +9,7 @@
 
 #include "audit.h"
 #include "descriptor.h"
+#include "libarchive-dl.h"
 #include "sink.h"
 #include "util.h"
 
@@ -27,31 +26,31 @@ struct package {
 };
 
 static int archive_fail(struct archive *a, struct err *e) {
-    const char *why = archive_error_string(a);
+    const char *why = sym_archive_error_string(a);
     return err_set(e, -E_MALFORMED, "truncated or corrupt package (%.200s)", why ? why : "unknown error");
 }
 
 static int read_small_entry(struct archive *a, const char *want, size_t max, char **ret, size_t *ret_len,
                             struct err *e) {
     struct archive_entry *ae;
-    int r = archive_read_next_header(a, &ae);
+    int r = sym_archive_read_next_header(a, &ae);
     if (r == ARCHIVE_EOF)
         return err_set(e, -E_MALFORMED, "not a Slate package: %s is missing", want);
     if (r != ARCHIVE_OK)
         return archive_fail(a, e);
-    const char *name = archive_entry_pathname(ae);
+    const char *name = sym_archive_entry_pathname(ae);
     if (!name || strcmp(name, want) != 0)
         return err_set(e, -E_MALFORMED, "not a Slate package: %s must come %s", want,
                        strcmp(want, "SIGNATURE") == 0 ? "first" : "right after SIGNATURE");
-    if (archive_entry_filetype(ae) != AE_IFREG || archive_entry_hardlink(ae))
+    if (sym_archive_entry_filetype(ae) != AE_IFREG || sym_archive_entry_hardlink(ae))
         return err_set(e, -E_MALFORMED, "%s is not a plain file", want);
-    int64_t size = archive_entry_size(ae);
-    if (!archive_entry_size_is_set(ae) || size < 0 || (uint64_t)size > max)
+    int64_t size = sym_archive_entry_size(ae);
+    if (!sym_archive_entry_size_is_set(ae) || size < 0 || (uint64_t)size > max)
         return err_set(e, -E_MALFORMED, "%s is larger than %zu bytes", want, max);
     char *buf = malloc((size_t)size + 1);
     if (!buf)
         return err_set(e, -ENOMEM, "out of memory");
-    la_ssize_t n = archive_read_data(a, buf, (size_t)size);
+    la_ssize_t n = sym_archive_read_data(a, buf, (size_t)size);
     if (n != (la_ssize_t)size) {
         free(buf);
         return n < 0 ? archive_fail(a, e) : err_set(e, -E_MALFORMED, "%s is truncated", want);
@@ -63,19 +62,21 @@ static int read_small_entry(struct archive *a, const char *want, size_t max, cha
 }
 
 int package_open_raw(int fd, struct package **ret, struct err *e) {
+    int r = dlopen_libarchive(e);
+    if (r < 0)
+        return r;
     struct package *p = calloc(1, sizeof *p);
-    int r;
-    if (!p || !(p->a = archive_read_new())) {
+    if (!p || !(p->a = sym_archive_read_new())) {
         free(p);
         return err_set(e, -ENOMEM, "out of memory");
     }
-    archive_read_support_filter_zstd(p->a);
-    archive_read_support_format_tar(p->a);
-    if (archive_read_open_fd(p->a, fd, READ_BLOCK) != ARCHIVE_OK)
+    sym_archive_read_support_filter_zstd(p->a);
+    sym_archive_read_support_format_tar(p->a);
+    if (sym_archive_read_open_fd(p->a, fd, READ_BLOCK) != ARCHIVE_OK)
         r = archive_fail(p->a, e);
     else
         r = read_small_entry(p->a, "SIGNATURE", SIGNATURE_MAX, &p->signature, &p->signature_len, e);
-    if (r == 0 && (archive_filter_count(p->a) != 2 || archive_filter_code(p->a, 0) != ARCHIVE_FILTER_ZSTD))
+    if (r == 0 && (sym_archive_filter_count(p->a) != 2 || sym_archive_filter_code(p->a, 0) != ARCHIVE_FILTER_ZSTD))
         r = err_set(e, -E_MALFORMED, "not a Slate package: not zstd-compressed");
     if (r == 0)
         r = read_small_entry(p->a, "manifest", MANIFEST_MAX, &p->manifest_text, &p->manifest_len, e);
@@ -143,7 +144,7 @@ int package_trust(const struct package *p) {
 struct package *package_free(struct package *p) {
     if (p) {
         if (p->a)
-            archive_read_free(p->a);
+            sym_archive_read_free(p->a);
         free(p->signature);
         free(p->manifest_text);
         manifest_free(p->m);
@@ -246,7 +247,7 @@ static int extract_regular(struct extract *x, const struct manifest_file *f, siz
         const void *buf;
         size_t len;
         la_int64_t offset;
-        int k = archive_read_data_block(x->p->a, &buf, &len, &offset);
+        int k = sym_archive_read_data_block(x->p->a, &buf, &len, &offset);
         if (k == ARCHIVE_EOF)
             break;
         if (k != ARCHIVE_OK)
@@ -270,7 +271,7 @@ static int extract_regular(struct extract *x, const struct manifest_file *f, siz
 }
 
 static int extract_symlink(struct extract *x, const struct manifest_file *f, struct archive_entry *ae) {
-    const char *target = archive_entry_symlink(ae);
+    const char *target = sym_archive_entry_symlink(ae);
     if (!target || strcmp(target, f->target) != 0)
         return err_set(x->e, -E_MALFORMED, "%s: link target differs from the manifest", f->path);
     if (x->dirfd < 0)
@@ -295,7 +296,7 @@ static const char *shown(const char *name, char buf[static 201]) {
 
 static int extract_entry(struct extract *x, struct archive_entry *ae) {
     const struct manifest *m = x->p->m;
-    const char *name = archive_entry_pathname(ae);
+    const char *name = sym_archive_entry_pathname(ae);
     char buf[201];
     if (!name || strncmp(name, PAYLOAD_PREFIX, strlen(PAYLOAD_PREFIX)) != 0)
         return err_set(x->e, -E_MALFORMED, "unexpected entry '%s' outside files/", shown(name ? name : "", buf));
@@ -311,8 +312,8 @@ static int extract_entry(struct extract *x, struct archive_entry *ae) {
     x->seen[index] = true;
     x->next = index + 1;
 
-    mode_t type = archive_entry_filetype(ae), mode = archive_entry_mode(ae) & 07777;
-    if (archive_entry_hardlink(ae))
+    mode_t type = sym_archive_entry_filetype(ae), mode = sym_archive_entry_mode(ae) & 07777;
+    if (sym_archive_entry_hardlink(ae))
         return err_set(x->e, -E_MALFORMED, "%s is a hard link; packages hold only files and symlinks", path);
     if (type != AE_IFREG && type != AE_IFLNK)
         return err_set(x->e, -E_MALFORMED, "%s is %s; packages hold only files and symlinks", path, type_name(type));
@@ -325,7 +326,7 @@ static int extract_entry(struct extract *x, struct archive_entry *ae) {
     if ((mode & 0777) != f->mode)
         return err_set(x->e, -E_MALFORMED, "%s: mode %04o differs from the manifest's %04o", path, (unsigned)mode,
                        (unsigned)f->mode);
-    if (!archive_entry_size_is_set(ae) || archive_entry_size(ae) < 0 || (uint64_t)archive_entry_size(ae) != f->size)
+    if (!sym_archive_entry_size_is_set(ae) || sym_archive_entry_size(ae) < 0 || (uint64_t)sym_archive_entry_size(ae) != f->size)
         return err_set(x->e, -E_MALFORMED, "%s: size differs from the manifest", path);
     return extract_regular(x, f, index);
 }
@@ -345,7 +346,7 @@ int package_extract(struct package *p, int dirfd, bool **ret_elf, struct err *e)
         r = sink_new(&x.sink, e);
     while (r == 0) {
         struct archive_entry *ae;
-        int k = archive_read_next_header(p->a, &ae);
+        int k = sym_archive_read_next_header(p->a, &ae);
         if (k == ARCHIVE_EOF)
             break;
         r = k == ARCHIVE_OK ? extract_entry(&x, ae) : archive_fail(p->a, e);

@@ -54,6 +54,7 @@ asan: deps
 
 bench: deps
 	bench/install.sh
+	bench/update.sh
 
 clean:
 	rm -rf $(BUILD) $(FUZZ_BUILD) $(ASAN_BUILD)

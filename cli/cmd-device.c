@@ -61,7 +61,7 @@ int verb_init(struct cli *c) {
 static void print_retired(void *userdata, const struct db_version *v) {
     size_t *n = userdata;
     if ((*n)++ == 0)
-        printf("retired (kept on disk, refused at start until an update brings a supported version):\n");
+        printf("retired (kept on disk; they do not run until an update brings a supported version):\n");
     printf("  %s %s (API level %u)\n", v->id, v->version, v->api_level);
 }
 

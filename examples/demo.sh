@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # demo.sh: the platform contract at work, run by `make run`: two devices at different API
-# levels, one signed app built for each level, and the installer's gating between them.
+# levels, one signed app built for each level, the installer's gating between them, and
+# updates from one repository that follow each device's platform.
 set -euo pipefail
 
 build=${1:-build}
@@ -67,6 +68,25 @@ for phone in old-phone new-phone; do
     SLATE_ROOT="$demo/$phone" LD_LIBRARY_PATH="$libdir" \
         "$demo/$phone/var/lib/slate/apps/org.example.hello/$version/bin/hello"
 done
+
+step "Updates follow the OS: one repository, and each phone takes the newest version it supports"
+app_source "$demo/hello-1.1" 1.1.0 1
+app_source "$demo/hello-2.1" 2.1.0 2
+show "$slate" pack "$demo/hello-1.1" --key "$demo/publisher.key" -o "$demo/hello-1.1.0.slp"
+show "$slate" pack "$demo/hello-2.1" --key "$demo/publisher.key" -o "$demo/hello-2.1.0.slp"
+show "$slate" repo add "$demo/repo" "$demo/hello-1.1.0.slp" "$demo/hello-2.1.0.slp"
+show "$slate" keygen "$demo/vendor"
+show "$slate" repo sign "$demo/repo" --key "$demo/vendor.key" --expires 30
+show "$slate" --root "$demo/old-phone" trust --system "$demo/vendor.pub"
+show "$slate" --root "$demo/new-phone" trust --system "$demo/vendor.pub"
+show "$slate" --root "$demo/old-phone" update --repo "$demo/repo"
+show "$slate" --root "$demo/new-phone" update --repo "$demo/repo"
+
+step "An OS update that drops level 1 retires what was built for it, until a supported version comes"
+show "$slate" --root "$demo/old-phone" platform upgrade --api-level 2 --min-api-level 2 --release 2027.01
+show "$slate" --root "$demo/old-phone" list
+show "$slate" --root "$demo/old-phone" update --repo "$demo/repo"
+show "$slate" --root "$demo/old-phone" list
 
 step "Packages nobody trusts are refused"
 show "$slate" keygen "$demo/stranger"

@@ -326,7 +326,7 @@ static void test_platform_upgrade(void **state) {
     assert_int_equal(run_slate(&out, NULL, "--root", phone.root, "platform", "upgrade", "--api-level", "2",
                                "--min-api-level", "2", "--release", "2027.01", NULL),
                      0);
-    assert_non_null(strstr(out, "retired (kept on disk"));
+    assert_non_null(strstr(out, "retired (kept on disk; they do not run"));
     assert_non_null(strstr(out, "  org.example.old 1.0.0 (API level 1)"));
     assert_non_null(strstr(out, "API levels 1 to 1 -> 2 to 2, release 2027.01; 1 app retired"));
     free(out);

@@ -105,6 +105,13 @@ static void test_api_level_gating(void **state) {
     assert_int_equal(run_slate(NULL, NULL, "--root", old_dev.root, "install", v1, NULL), 0);
     assert_int_equal(run_slate(NULL, NULL, "--root", new_dev.root, "install", v2, NULL), 0);
 
+    /* Nor may a system app built for a newer level be sideloaded: the vendor's key does not change the gate. */
+    assert_int_equal(run_slate(NULL, NULL, "--root", old_dev.root, "trust", "--system", dev.sys_pub, NULL), 0);
+    char *sys2 = pack_app("org.example.sysnew", "1.0.0", 2, 2, "system", dev.sys_key);
+    test_expect_refused("org.example.sysnew is built for API level 2; this device runs 1", "--root", old_dev.root,
+                        "install", sys2, NULL);
+    free(sys2);
+
     /* A manifest claiming level 1 over a binary built for level 2: the ELF note must agree. */
     char *liar = pack_app("org.example.liar", "1.0.0", 1, 2, "app", dev.app_key);
     test_expect_refused("built for API level 2, but the manifest says 1", "--root", old_dev.root, "install", liar, NULL);

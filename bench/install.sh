@@ -17,33 +17,14 @@ GOAL_RATIO=2                 # slate at least 2x faster than dpkg
 GOAL_MBPS=200                # and at least 200 MB/s of payload
 PKG_ID=org.example.bench
 
-say() { printf '== %s\n' "$*" >&2; }
-die() { printf 'bench: %s\n' "$*" >&2; exit 1; }
+# shellcheck source=bench/common.sh
+. "$REPO/bench/common.sh"
 
 # --- tools ------------------------------------------------------------------------------------
-if ! command -v hyperfine >/dev/null; then
-    [ "$(id -u)" = 0 ] || die "hyperfine is missing (apt-get install hyperfine)"
-    say "installing hyperfine"
-    DEBIAN_FRONTEND=noninteractive apt-get install -y hyperfine >/dev/null ||
-        { apt-get update >/dev/null && DEBIAN_FRONTEND=noninteractive apt-get install -y hyperfine >/dev/null; }
-fi
-for t in python3 dpkg dpkg-deb hyperfine sha256sum; do
-    command -v "$t" >/dev/null || die "$t is missing"
-done
+need_tools python3 dpkg dpkg-deb sha256sum
 case "$(dpkg-deb --help)" in *zstd*) ;; *) die "this dpkg-deb cannot build zstd packages (needs dpkg >= 1.21.18)" ;; esac
-
-# slate and the app binary: $SLATE/$HELLO as given, else our own release build (never the shared build/)
-if [ -z "${SLATE:-}" ]; then
-    if [ ! -f "$BUILD/build.ninja" ]; then
-        say "configuring $BUILD (release)"
-        meson setup "$BUILD" "$REPO" --buildtype=release >/dev/null
-    fi
-    say "building $BUILD"
-    ninja -C "$BUILD" -j2 >/dev/null
-    SLATE=$BUILD/cli/slate
-fi
+build_slate
 HELLO=${HELLO:-$(dirname "$SLATE")/../examples/hello/hello-api1}
-[ -x "$SLATE" ] || die "no slate binary at $SLATE"
 [ -f "$HELLO" ] || die "no app binary at $HELLO"
 
 mkdir -p "$WORK"

@@ -16,32 +16,14 @@ SUBSET=${SUBSET:-50}   # the second device root: only this many packages install
 GOAL_RATIO=2           # the no-op check in at most half of apt's time
 NGINX_RUN=$REPO/tests/nginx-run.sh
 
-say() { printf '== %s\n' "$*" >&2; }
-die() { printf 'bench: %s\n' "$*" >&2; exit 1; }
+# shellcheck source=bench/common.sh
+. "$REPO/bench/common.sh"
 
 # --- tools ------------------------------------------------------------------------------------
-if ! command -v hyperfine >/dev/null; then
-    [ "$(id -u)" = 0 ] || die "hyperfine is missing (apt-get install hyperfine)"
-    say "installing hyperfine"
-    DEBIAN_FRONTEND=noninteractive apt-get install -y hyperfine >/dev/null ||
-        { apt-get update >/dev/null && DEBIAN_FRONTEND=noninteractive apt-get install -y hyperfine >/dev/null; }
-fi
-for t in python3 apt-get hyperfine xz gzip sha256sum nginx; do
-    command -v "$t" >/dev/null || die "$t is missing"
-done
-
-if [ -z "${SLATE:-}" ]; then
-    if [ ! -f "$BUILD/build.ninja" ]; then
-        say "configuring $BUILD (release)"
-        meson setup "$BUILD" "$REPO" --buildtype=release >/dev/null
-    fi
-    say "building $BUILD"
-    ninja -C "$BUILD" -j2 >/dev/null
-    SLATE=$BUILD/cli/slate
-fi
+need_tools python3 apt-get xz gzip sha256sum nginx
+build_slate
 HELLO1=${HELLO1:-$(dirname "$SLATE")/../examples/hello/hello-api1}
 HELLO2=${HELLO2:-$(dirname "$SLATE")/../examples/hello/hello-api2}
-[ -x "$SLATE" ] || die "no slate binary at $SLATE"
 { [ -f "$HELLO1" ] && [ -f "$HELLO2" ]; } || die "no app binaries at $HELLO1 / $HELLO2"
 SLATE=$(cd "$(dirname "$SLATE")" && pwd)/$(basename "$SLATE")
 

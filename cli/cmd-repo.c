@@ -74,21 +74,35 @@ static int describe(int fd, const char *path, struct index_entry *en, struct pac
 
 /* Copy the package to packages/HASH.slp: immutable, so any CDN may cache it forever. */
 static int store(int repofd, int fd, const struct index_entry *en, char out_name[static 96], struct err *e) {
-    char hash[65];
+    char hash[65], tmp[128];
     hex_encode(en->hash, sizeof en->hash, hash);
     snprintf(out_name, 96, "packages/%s.slp", hash);
     if (faccessat(repofd, out_name, F_OK, AT_SYMLINK_NOFOLLOW) == 0)
         return 0; /* named by its hash: the same bytes are already there */
-    _cleanup_free_ char *data = malloc(en->size ? en->size : 1);
-    if (!data)
-        return err_set(e, -ENOMEM, "out of memory");
-    if (lseek(fd, 0, SEEK_SET) < 0 || pread(fd, data, en->size, 0) != (ssize_t)en->size)
-        return err_set(e, -EIO, "cannot read the package again");
-    int pfd = openat(repofd, "packages", O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-    int r = pfd < 0 ? -errno : write_file_atomic_at(pfd, out_name + strlen("packages/"), data, en->size, 0644);
-    if (pfd >= 0)
-        close(pfd);
-    return r < 0 ? err_set(e, r, "%s: %s", out_name, strerror(-r)) : 0;
+    snprintf(tmp, sizeof tmp, "packages/.%s.tmp-%d", hash, (int)getpid());
+    _cleanup_close_ int out = openat(repofd, tmp, O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC, 0644);
+    if (out < 0)
+        return err_set(e, -errno, "%s: %m", tmp);
+    loff_t in_off = 0;
+    int r = 0;
+    while (r == 0 && (uint64_t)in_off < en->size) {
+        ssize_t n = copy_file_range(fd, &in_off, out, NULL, en->size - (uint64_t)in_off, 0);
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n <= 0)
+            r = n < 0 ? -errno : -EIO; /* the file shrank while it was being added */
+    }
+    if (r == 0 && fsync(out) < 0)
+        r = -errno;
+    if (r == 0 && renameat(repofd, tmp, repofd, out_name) < 0)
+        r = -errno;
+    if (r == 0)
+        r = fsync_dir_at(repofd, "packages");
+    if (r < 0) {
+        unlinkat(repofd, tmp, 0);
+        return err_set(e, r, "%s: %s", out_name, strerror(-r));
+    }
+    return 0;
 }
 
 /* The repository folder, made with its packages/ folder when new. */

@@ -145,8 +145,9 @@ static int repo_add(struct cli *c) {
             err_set(&e, -errno, "%s: %m", c->argv[i]);
             return cli_fail(&e);
         }
-        if (describe(fd, c->argv[i], &en, &p, &e) < 0 || store(repofd, fd, &en, name, &e) < 0 ||
-            index_add(x, &en, &e) < 0)
+        /* Listed first: a version already published with other bytes leaves no file behind. */
+        if (describe(fd, c->argv[i], &en, &p, &e) < 0 || index_add(x, &en, &e) < 0 ||
+            store(repofd, fd, &en, name, &e) < 0)
             return cli_fail(&e);
         printf("added %s %s (API level %u%s, %llu bytes) as %s\n", en.id, en.version_str, en.api_level,
                security ? ", security fix" : "", (unsigned long long)en.size, name);

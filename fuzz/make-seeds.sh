@@ -8,7 +8,7 @@ out=$1 stamp=$2 python=$3 slate=$4 libslate=$5
 shift 5
 
 rm -rf "$out"
-mkdir -p "$out/audit" "$out/package" "$out/keyfile" "$out/manifest" "$out/index" "$out/work"
+mkdir -p "$out/audit" "$out/package" "$out/keyfile" "$out/manifest" "$out/index" "$out/ipc" "$out/work"
 work=$out/work
 
 # Stripped copies: the audit reads only what the loader reads, and small seeds fuzz faster.

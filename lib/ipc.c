@@ -363,7 +363,7 @@ static int find(const struct ipc_view *v, uint16_t id, uint8_t type, const struc
 }
 
 int ipc_msg_get_u32(const struct ipc_view *v, uint16_t id, uint32_t *ret, struct err *e) {
-    const struct ipc_field *f;
+    const struct ipc_field *f = NULL;
     int r = find(v, id, IPC_T_U32, &f, e);
     if (r == 0)
         *ret = get32(f->value);
@@ -371,7 +371,7 @@ int ipc_msg_get_u32(const struct ipc_view *v, uint16_t id, uint32_t *ret, struct
 }
 
 int ipc_msg_get_u64(const struct ipc_view *v, uint16_t id, uint64_t *ret, struct err *e) {
-    const struct ipc_field *f;
+    const struct ipc_field *f = NULL;
     int r = find(v, id, IPC_T_U64, &f, e);
     if (r == 0)
         *ret = get64(f->value);
@@ -379,7 +379,7 @@ int ipc_msg_get_u64(const struct ipc_view *v, uint16_t id, uint64_t *ret, struct
 }
 
 int ipc_msg_get_i64(const struct ipc_view *v, uint16_t id, int64_t *ret, struct err *e) {
-    const struct ipc_field *f;
+    const struct ipc_field *f = NULL;
     int r = find(v, id, IPC_T_I64, &f, e);
     if (r == 0)
         *ret = (int64_t)get64(f->value);
@@ -387,7 +387,7 @@ int ipc_msg_get_i64(const struct ipc_view *v, uint16_t id, int64_t *ret, struct 
 }
 
 int ipc_msg_get_bool(const struct ipc_view *v, uint16_t id, bool *ret, struct err *e) {
-    const struct ipc_field *f;
+    const struct ipc_field *f = NULL;
     int r = find(v, id, IPC_T_BOOL, &f, e);
     if (r == 0)
         *ret = f->value[0];
@@ -395,7 +395,7 @@ int ipc_msg_get_bool(const struct ipc_view *v, uint16_t id, bool *ret, struct er
 }
 
 int ipc_msg_get_string(const struct ipc_view *v, uint16_t id, const char **ret, size_t *ret_len, struct err *e) {
-    const struct ipc_field *f;
+    const struct ipc_field *f = NULL;
     int r = find(v, id, IPC_T_STRING, &f, e);
     if (r == 0) {
         *ret = (const char *)f->value;
@@ -406,7 +406,7 @@ int ipc_msg_get_string(const struct ipc_view *v, uint16_t id, const char **ret, 
 }
 
 int ipc_msg_get_bytes(const struct ipc_view *v, uint16_t id, const void **ret, size_t *ret_len, struct err *e) {
-    const struct ipc_field *f;
+    const struct ipc_field *f = NULL;
     int r = find(v, id, IPC_T_BYTES, &f, e);
     if (r == 0) {
         *ret = f->value;
@@ -417,7 +417,7 @@ int ipc_msg_get_bytes(const struct ipc_view *v, uint16_t id, const void **ret, s
 
 /* The slot in v->fds that field id names. */
 static int fd_slot(const struct ipc_view *v, uint16_t id, size_t *ret, struct err *e) {
-    const struct ipc_field *f;
+    const struct ipc_field *f = NULL;
     int r = find(v, id, IPC_T_FD, &f, e);
     if (r < 0)
         return r;

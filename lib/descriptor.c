@@ -26,20 +26,23 @@ int read_file_at(int dirfd, const char *path, size_t max, char **ret, size_t *re
         r = -EFBIG;
     else
         cap = (size_t)st.st_size + 1; /* one more byte shows whether it grew meanwhile */
-    while (r == 0) {
-        if (n == cap) {
+    for (size_t allocated = 0; r == 0;) {
+        if (n == cap) { /* it grew since fstat: read on, up to max */
             if (cap > max) {
                 r = -EFBIG;
                 break;
             }
             cap = cap * 2 > max + 1 ? max + 1 : cap * 2;
         }
-        char *p = realloc(buf, cap + 1);
-        if (!p) {
-            r = -ENOMEM;
-            break;
+        if (cap + 1 > allocated) {
+            char *p = realloc(buf, cap + 1);
+            if (!p) {
+                r = -ENOMEM;
+                break;
+            }
+            buf = p;
+            allocated = cap + 1;
         }
-        buf = p;
         ssize_t k = read(fd, buf + n, cap - n);
         if (k < 0 && errno != EINTR)
             r = -errno;

@@ -137,7 +137,7 @@ int db_get_package(sqlite3 *db, const char *id, struct db_package *ret, struct e
     return r;
 }
 
-static void read_version(sqlite3 *db, sqlite3_stmt *st, int col, struct db_version *v) {
+static void read_version(sqlite3_stmt *st, int col, struct db_version *v) {
     copy_text(v->id, sizeof v->id, st, col);
     copy_text(v->version, sizeof v->version, st, col + 1);
     v->api_level = (unsigned)sqlite3_column_int(st, col + 2);
@@ -148,32 +148,16 @@ static void read_version(sqlite3 *db, sqlite3_stmt *st, int col, struct db_versi
     copy_text(v->key_id, sizeof v->key_id, st, col + 7);
     v->size = (uint64_t)sqlite3_column_int64(st, col + 8);
     v->installed_at = sqlite3_column_int64(st, col + 9);
-
-    /* The small lists come from their own tables. */
-    sqlite3_stmt *q = NULL;
-    v->permissions[0] = '\0';
-    v->files = 0;
-    if (sqlite3_prepare_v2(db, "SELECT permission FROM grants WHERE id = ?1 AND version = ?2 ORDER BY permission", -1,
-                           &q, NULL) == SQLITE_OK) {
-        sqlite3_bind_text(q, 1, v->id, -1, SQLITE_STATIC);
-        sqlite3_bind_text(q, 2, v->version, -1, SQLITE_STATIC);
-        size_t off = 0;
-        while (sqlite3_step(q) == SQLITE_ROW && off < sizeof v->permissions)
-            off += (size_t)snprintf(v->permissions + off, sizeof v->permissions - off, "%s%s", off ? " " : "",
-                                    sqlite3_column_text(q, 0));
-    }
-    sqlite3_finalize(q);
-    if (sqlite3_prepare_v2(db, "SELECT count(*) FROM files WHERE id = ?1 AND version = ?2", -1, &q, NULL) ==
-        SQLITE_OK) {
-        sqlite3_bind_text(q, 1, v->id, -1, SQLITE_STATIC);
-        sqlite3_bind_text(q, 2, v->version, -1, SQLITE_STATIC);
-        if (sqlite3_step(q) == SQLITE_ROW)
-            v->files = (uint64_t)sqlite3_column_int64(q, 0);
-    }
-    sqlite3_finalize(q);
+    copy_text(v->permissions, sizeof v->permissions, st, col + 10);
+    v->files = (uint64_t)sqlite3_column_int64(st, col + 11);
 }
 
-#define VERSION_COLUMNS "v.id, v.version, v.api_level, v.class, v.label, v.exec, v.memory, v.key_id, v.size, v.installed_at"
+/* One statement carries everything a version row shows, its grants and file count included. */
+#define VERSION_COLUMNS                                                                                                \
+    "v.id, v.version, v.api_level, v.class, v.label, v.exec, v.memory, v.key_id, v.size, v.installed_at, "            \
+    "(SELECT group_concat(permission, ' ') FROM (SELECT permission FROM grants g WHERE g.id = v.id AND "               \
+    "g.version = v.version ORDER BY permission)), "                                                                    \
+    "(SELECT count(*) FROM files f WHERE f.id = v.id AND f.version = v.version)"
 
 int db_get_version(sqlite3 *db, const char *id, const char *version, struct db_version *ret, struct err *e) {
     sqlite3_stmt *st = prepare(db, "SELECT " VERSION_COLUMNS " FROM versions v WHERE id = ? AND version = ?", e);
@@ -183,7 +167,7 @@ int db_get_version(sqlite3 *db, const char *id, const char *version, struct db_v
     sqlite3_bind_text(st, 2, version, -1, SQLITE_STATIC);
     int k = sqlite3_step(st), r = 0;
     if (k == SQLITE_ROW)
-        read_version(db, st, 0, ret);
+        read_version(st, 0, ret);
     else
         r = k == SQLITE_DONE ? err_set(e, -ENOENT, "%s %s is not installed", id, version)
                              : db_fail(db, e, "reading versions");
@@ -444,7 +428,7 @@ int db_for_each(sqlite3 *db, int (*fn)(void *ud, const struct db_package *p, con
         copy_text(p.id, sizeof p.id, st, 0);
         copy_text(p.current, sizeof p.current, st, 1);
         copy_text(p.previous, sizeof p.previous, st, 2);
-        read_version(db, st, 3, &v);
+        read_version(st, 3, &v);
         r = fn(ud, &p, &v);
     }
     if (r == 0 && k != SQLITE_DONE)

@@ -295,7 +295,7 @@ int package_pack(const char *dir, const struct secret_key *key, const char *out,
     _cleanup_free_ char *source = NULL, *manifest = NULL;
     _cleanup_manifest_ struct manifest *m = NULL;
     _cleanup_close_ int filesfd = -1;
-    struct tree t = {.root = path, .e = e};
+    __attribute__((cleanup(tree_free))) struct tree t = {.root = path, .e = e};
     size_t source_len, manifest_len = 0;
     int r;
 
@@ -308,21 +308,17 @@ int package_pack(const char *dir, const struct secret_key *key, const char *out,
     if ((filesfd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) < 0)
         return err_set(e, -errno, "%s: %m", path);
     if ((r = walk(&t, fcntl(filesfd, F_DUPFD_CLOEXEC, 3), "")) < 0 || (r = hash_items(&t, filesfd)) < 0)
-        goto out;
+        return r;
     if (t.n)
         qsort(t.items, t.n, sizeof *t.items, item_cmp);
-    if (!(manifest = build_manifest(source, source_len, &t, &manifest_len))) {
-        r = err_set(e, -ENOMEM, "out of memory");
-        goto out;
-    }
+    if (!(manifest = build_manifest(source, source_len, &t, &manifest_len)))
+        return err_set(e, -ENOMEM, "out of memory");
+    /* The manifest as packed must pass the same checks a device applies. */
     m = manifest_free(m);
-    if ((r = manifest_parse(manifest, manifest_len, 0, &m, e)) < 0) {
-        r = err_prefix(e, r, "%s", dir);
-        goto out;
-    }
+    if ((r = manifest_parse(manifest, manifest_len, 0, &m, e)) < 0)
+        return err_prefix(e, r, "%s", dir);
     int n = signature_format(key, manifest, manifest_len, sig, sizeof sig);
-    r = n < 0 ? err_set(e, n, "signature too long") : write_output(out, sig, (size_t)n, manifest, manifest_len, filesfd, &t, e);
-out:
-    tree_free(&t);
-    return r;
+    if (n < 0)
+        return err_set(e, n, "signature too long");
+    return write_output(out, sig, (size_t)n, manifest, manifest_len, filesfd, &t, e);
 }

@@ -1,0 +1,1 @@
+/* cgroup.c: placeholder, being written. */

@@ -16,6 +16,7 @@ static const struct {
 
 static const char *const package_keys[] = {"id", "version", "api_level", "class", NULL};
 static const char *const app_keys[] = {"exec", "label", "icon", "permissions", "memory", NULL};
+static const char *const service_keys[] = {"exec", "start", "idle_exit", "memory", NULL};
 
 bool package_id_valid(const char *id) {
     size_t len = strlen(id), parts = 0;
@@ -49,6 +50,8 @@ static int check_keys(const struct keyfile *kf, unsigned flags, struct err *e) {
             allowed = package_keys;
         else if (strcmp(en->section, "app") == 0)
             allowed = app_keys;
+        else if (strncmp(en->section, "service ", 8) == 0)
+            allowed = service_keys;
         else if (strcmp(en->section, "files") == 0) {
             if (flags & MANIFEST_SOURCE)
                 return err_set(e, -E_MALFORMED, "line %u: [files] is written by 'slate pack'; remove it",
@@ -136,6 +139,83 @@ static int parse_app(struct manifest *m, struct err *e) {
     if (memory && parse_size(memory, &m->memory) < 0)
         return err_set(e, -E_MALFORMED, "memory = '%.40s' is not a size like 64M", memory);
     return 0;
+}
+
+static bool service_name_valid(const char *s) {
+    size_t n = strlen(s);
+    return n > 0 && n <= SERVICE_NAME_MAX && strspn(s, "abcdefghijklmnopqrstuvwxyz0123456789-") == n;
+}
+
+/* "30s", "5m" or "0": whole seconds up to a day. */
+static int parse_duration(const char *s, unsigned *ret) {
+    unsigned long v;
+    size_t n = strlen(s);
+    unsigned unit = 1;
+    char digits[16];
+    if (n == 0 || n >= sizeof digits)
+        return -1;
+    memcpy(digits, s, n + 1);
+    if (digits[n - 1] == 's' || digits[n - 1] == 'm') {
+        unit = digits[n - 1] == 'm' ? 60 : 1;
+        digits[--n] = '\0';
+    }
+    if (parse_uint(digits, 0, 86400 / unit, &v) < 0)
+        return -1;
+    *ret = (unsigned)v * unit;
+    return 0;
+}
+
+static int parse_service(struct manifest *m, const char *section, struct err *e) {
+    const struct keyfile *kf = m->kf;
+    struct manifest_service *svc = &m->services[m->n_services];
+    const char *start = keyfile_get(kf, section, "start"), *idle = keyfile_get(kf, section, "idle_exit"),
+               *memory = keyfile_get(kf, section, "memory");
+
+    if (m->n_services == MANIFEST_SERVICES_MAX)
+        return err_set(e, -E_MALFORMED, "more than %d services", MANIFEST_SERVICES_MAX);
+    svc->name = section + 8;
+    if (!service_name_valid(svc->name))
+        return err_set(e, -E_MALFORMED, "[%.60s]: a service name is 1 to %d of a-z, 0-9 and -", section,
+                       SERVICE_NAME_MAX);
+    if (!(svc->exec = keyfile_get(kf, section, "exec")))
+        return err_set(e, -E_MALFORMED, "[%s] needs exec", section);
+    if (!path_is_valid(svc->exec))
+        return err_set(e, -E_MALFORMED, "[%s]: exec '%.100s' is not a relative path inside files/", section, svc->exec);
+    if (!start || strcmp(start, "demand") == 0)
+        svc->start = SERVICE_ON_DEMAND;
+    else if (strcmp(start, "boot") == 0)
+        svc->start = SERVICE_AT_BOOT;
+    else
+        return err_set(e, -E_MALFORMED, "[%s]: start = '%.40s' is neither demand nor boot", section, start);
+    svc->idle_exit_s = 30;
+    if (idle && parse_duration(idle, &svc->idle_exit_s) < 0)
+        return err_set(e, -E_MALFORMED, "[%s]: idle_exit = '%.40s' is not a duration like 30s or 5m", section, idle);
+    if (memory && parse_size(memory, &svc->memory) < 0)
+        return err_set(e, -E_MALFORMED, "[%s]: memory = '%.40s' is not a size like 64M", section, memory);
+    m->n_services++;
+    return 0;
+}
+
+/* Sections come in file order; each [service NAME] once (the keyfile refuses a section given twice). */
+static int parse_services(struct manifest *m, struct err *e) {
+    const char *last = NULL;
+    for (size_t i = 0; i < m->kf->n_entries; i++) {
+        const char *section = m->kf->entries[i].section;
+        if (strncmp(section, "service ", 8) != 0 || (last && strcmp(section, last) == 0))
+            continue;
+        int r = parse_service(m, section, e);
+        if (r < 0)
+            return r;
+        last = section;
+    }
+    return 0;
+}
+
+const struct manifest_service *manifest_service(const struct manifest *m, const char *name) {
+    for (size_t i = 0; i < m->n_services; i++)
+        if (strcmp(m->services[i].name, name) == 0)
+            return &m->services[i];
+    return NULL;
 }
 
 static int parse_file(const struct keyfile_entry *en, struct manifest_file *f, struct err *e) {
@@ -304,6 +384,12 @@ static int check_entry_points(const struct manifest *m, struct err *e) {
         return err_set(e, -E_MALFORMED, "exec %s is not an executable file", m->exec);
     if (m->icon && (!(f = manifest_find(m, m->icon)) || f->type != FILE_REGULAR))
         return err_set(e, -E_MALFORMED, "icon %s is not a file in the package", m->icon);
+    for (size_t i = 0; i < m->n_services; i++) {
+        f = manifest_find(m, m->services[i].exec);
+        if (!f || f->type != FILE_REGULAR || !(f->mode & 0100))
+            return err_set(e, -E_MALFORMED, "service %s: exec %s is not an executable file in the package",
+                           m->services[i].name, m->services[i].exec);
+    }
     return 0;
 }
 
@@ -316,7 +402,7 @@ int manifest_parse(const char *text, size_t len, unsigned flags, struct manifest
     if (!(m = calloc(1, sizeof *m)))
         return err_set(e, -ENOMEM, "out of memory");
     if ((r = keyfile_parse(text, len, &m->kf, e)) < 0 || (r = check_keys(m->kf, flags, e)) < 0 ||
-        (r = parse_package(m, e)) < 0 || (r = parse_app(m, e)) < 0)
+        (r = parse_package(m, e)) < 0 || (r = parse_app(m, e)) < 0 || (r = parse_services(m, e)) < 0)
         return err_prefix(e, r, "manifest");
     if (!(flags & MANIFEST_SOURCE)) {
         if (!keyfile_has_section(m->kf, "files"))

@@ -30,6 +30,23 @@ enum permission {
     PERM_MEDIA = 1 << 1,
 };
 
+/* A background service: a [service NAME] section. */
+enum service_start {
+    SERVICE_ON_DEMAND, /* start = demand: on the first connection (the default) */
+    SERVICE_AT_BOOT,   /* start = boot: when slated starts */
+};
+
+#define SERVICE_NAME_MAX 32
+#define MANIFEST_SERVICES_MAX 8
+
+struct manifest_service {
+    const char *name; /* [a-z0-9-], 1 to SERVICE_NAME_MAX bytes */
+    const char *exec; /* relative to files/, an executable file of the package */
+    enum service_start start;
+    unsigned idle_exit_s; /* stopped after this long with no client; 0: never (idle_exit = 30s, the default) */
+    uint64_t memory;      /* budget in bytes, 0: the app's */
+};
+
 struct manifest {
     struct keyfile *kf; /* owns every string below */
     const char *id;
@@ -40,6 +57,8 @@ struct manifest {
     const char *exec, *label, *icon;
     unsigned permissions; /* enum permission bits */
     uint64_t memory;      /* budget in bytes, 0: the platform's default */
+    struct manifest_service services[MANIFEST_SERVICES_MAX]; /* in the order written */
+    size_t n_services;
     struct manifest_file *files; /* sorted by path */
     size_t n_files;
     uint64_t total_size;
@@ -53,6 +72,7 @@ enum manifest_flags {
 int manifest_parse(const char *text, size_t len, unsigned flags, struct manifest **ret, struct err *e);
 struct manifest *manifest_free(struct manifest *m);
 const struct manifest_file *manifest_find(const struct manifest *m, const char *path);
+const struct manifest_service *manifest_service(const struct manifest *m, const char *name);
 
 /* The space-separated permission names, into buf. */
 void permissions_format(unsigned perms, char *buf, size_t size);

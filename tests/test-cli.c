@@ -1,4 +1,6 @@
 /* test-cli.c: the slate command end to end, over temporary device roots. */
+#include <slate/levels.h>
+
 #include "helpers.h"
 
 #include <fcntl.h>
@@ -361,8 +363,10 @@ static void test_platform_upgrade(void **state) {
                         "--api-level", "1", "--min-api-level", "1", NULL);
     test_expect_refused("API level 1 was retired", "--root", phone.root, "platform", "upgrade", "--api-level", "2",
                         "--min-api-level", "1", NULL);
-    test_expect_refused("provides API levels up to 2, not 3", "--root", phone.root, "platform", "upgrade",
-                        "--api-level", "3", "--min-api-level", "2", NULL);
+    char *beyond = test_fmt("%d", SLATE_API_LATEST + 1);
+    char *beyond_msg = test_fmt("provides API levels up to %d, not %d", SLATE_API_LATEST, SLATE_API_LATEST + 1);
+    test_expect_refused(beyond_msg, "--root", phone.root, "platform", "upgrade", "--api-level", beyond,
+                        "--min-api-level", "2", NULL);
     assert_int_equal(run_slate(&out, NULL, "--root", phone.root, "platform", "upgrade", "--api-level", "2",
                                "--min-api-level", "2", "--eol", NULL),
                      0);
@@ -374,10 +378,12 @@ static void test_platform_upgrade(void **state) {
     test_expect_refused("end-of-life", "--root", phone.root, "platform", "upgrade", "--api-level", "2",
                         "--min-api-level", "2", NULL);
     char *fresh = test_fmt("%s/future", phone.dir);
-    assert_int_equal(run_slate(NULL, &err, "--root", fresh, "init", "--api-level", "3", "--min-api-level", "1", NULL),
+    assert_int_equal(run_slate(NULL, &err, "--root", fresh, "init", "--api-level", beyond, "--min-api-level", "1", NULL),
                      100);
-    assert_non_null(strstr(err, "provides API levels up to 2, not 3"));
+    assert_non_null(strstr(err, beyond_msg));
     free(err);
+    free(beyond);
+    free(beyond_msg);
     free(fresh);
     free(v1);
     free(v2);

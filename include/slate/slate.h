@@ -2,5 +2,8 @@
 #pragma once
 
 #include <slate/api.h>
+#include <slate/app.h>
+#include <slate/fetch.h>
 #include <slate/log.h>
 #include <slate/platform.h>
+#include <slate/settings.h>

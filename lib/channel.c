@@ -1,0 +1,193 @@
+/* channel.c: libslate's connection to slated: one socket, requests with replies, queued events. */
+#include "channel.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <pthread.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "keyfile.h"
+#include "proto.h"
+
+#define QUEUE_MAX 32
+
+static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
+static pthread_once_t once = PTHREAD_ONCE_INIT;
+static int chan = -ENOTCONN; /* the fd, or why there is none */
+static uint32_t serial_counter;
+static char app_id[128];
+static struct channel_event queue[QUEUE_MAX];
+static size_t q_head, q_len;
+static bool hung_up;
+
+static uint8_t rxbuf[IPC_MSG_MAX]; /* guarded by lock */
+
+static int wait_readable(int fd) {
+    struct pollfd p = {.fd = fd, .events = POLLIN};
+    while (poll(&p, 1, -1) < 0)
+        if (errno != EINTR)
+            return -errno;
+    return 0;
+}
+
+/* Keep an event for the loop. slated sends one event at a time, so the queue only overflows if it misbehaves. */
+static void enqueue(struct ipc_view *v) {
+    struct channel_event ev = {.type = v->type, .fd = -1};
+    if (v->type == MSG_EVENT) {
+        if (ipc_msg_get_u32(v, F_EVENT, &ev.event, NULL) < 0)
+            return;
+        if (ipc_msg_get_u32(v, F_LEVEL, &ev.level, NULL) < 0)
+            ev.level = 0;
+    } else if (v->type == MSG_SERVICE_CLIENT) {
+        if (ipc_msg_take_fd(v, F_FD, &ev.fd, NULL) < 0)
+            return;
+    } else
+        return;
+    if (q_len == QUEUE_MAX) {
+        if (ev.fd >= 0)
+            close(ev.fd);
+        return;
+    }
+    queue[(q_head + q_len++) % QUEUE_MAX] = ev;
+}
+
+/* One message, not waiting; non-replies are queued. Returns 1 for a reply left in *v, 0 for none, or -errno. */
+static int receive(int fd, uint32_t want_serial, struct ipc_view *v) {
+    int r = ipc_recv(fd, rxbuf, sizeof rxbuf, v, NULL);
+    if (r == -ECONNRESET)
+        hung_up = true;
+    if (r < 0)
+        return r == -EAGAIN ? 0 : r;
+    if (want_serial && ipc_view_is_reply_to(v, want_serial))
+        return 1;
+    if (!(v->flags & IPC_FLAG_REPLY))
+        enqueue(v);
+    ipc_view_finish(v);
+    return 0;
+}
+
+static int call_locked(int fd, struct ipc_msg *request, uint8_t *rbuf, struct ipc_view *reply) {
+    uint32_t serial;
+    int r;
+
+    memcpy(&serial, request->buf + 8, sizeof serial); /* the header's serial, little-endian on every Linux target */
+    if ((r = ipc_send(fd, request, NULL)) < 0)
+        return r == -EPIPE ? -ECONNRESET : r;
+    for (;;) {
+        if ((r = receive(fd, serial, reply)) < 0)
+            return r;
+        if (r == 1)
+            break;
+        if ((r = wait_readable(fd)) < 0)
+            return r;
+    }
+    memcpy(rbuf, rxbuf, IPC_MSG_MAX);
+    /* The view points into rxbuf: re-point it at the caller's copy. */
+    for (size_t i = 0; i < reply->n_fields; i++)
+        reply->fields[i].value = rbuf + (reply->fields[i].value - rxbuf);
+    if (reply->flags & IPC_FLAG_ERROR) {
+        int64_t code = -EIO;
+        ipc_msg_get_i64(reply, IPC_FIELD_ERROR_CODE, &code, NULL);
+        ipc_view_finish(reply);
+        return code < 0 && code > -4096 ? (int)code : -EIO;
+    }
+    return 0;
+}
+
+static void connect_once(void) {
+    const char *s = getenv(SLATE_CHANNEL_ENV);
+    unsigned long n;
+    uint8_t buf[256], *rbuf;
+    struct ipc_msg m;
+    struct ipc_view v;
+
+    if (!s || parse_uint(s, 0, 1 << 20, &n) < 0 || fcntl((int)n, F_GETFD) < 0)
+        return;
+    int fd = (int)n;
+    /* Not inherited by anything the app runs; non-blocking, so the loop only reads what is there. */
+    if (fcntl(fd, F_SETFD, FD_CLOEXEC) < 0 || fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK) < 0)
+        return;
+    if (!(rbuf = malloc(IPC_MSG_MAX)))
+        return;
+    ipc_msg_init(&m, buf, sizeof buf, MSG_HELLO, ipc_serial_next(&serial_counter), 0);
+    ipc_msg_add_u32(&m, F_PROTO_MINOR, PROTO_MINOR);
+    if (call_locked(fd, &m, rbuf, &v) == 0) {
+        const char *id;
+        if (ipc_msg_get_string(&v, F_ID, &id, NULL, NULL) == 0 && strlen(id) < sizeof app_id)
+            strcpy(app_id, id);
+        ipc_view_finish(&v);
+        chan = fd;
+    }
+    free(rbuf);
+}
+
+int channel_fd(void) {
+    pthread_mutex_lock(&lock);
+    pthread_once(&once, connect_once);
+    int r = chan;
+    pthread_mutex_unlock(&lock);
+    return r;
+}
+
+const char *channel_app_id(void) {
+    return channel_fd() >= 0 ? app_id : NULL;
+}
+
+uint32_t channel_serial(void) {
+    pthread_mutex_lock(&lock);
+    uint32_t s = ipc_serial_next(&serial_counter);
+    pthread_mutex_unlock(&lock);
+    return s;
+}
+
+int channel_call(struct ipc_msg *request, uint8_t *rbuf, struct ipc_view *reply) {
+    int fd = channel_fd(), r;
+    if (fd < 0)
+        return fd;
+    pthread_mutex_lock(&lock);
+    r = hung_up ? -ECONNRESET : call_locked(fd, request, rbuf, reply);
+    pthread_mutex_unlock(&lock);
+    return r;
+}
+
+int channel_next_event(struct channel_event *ret) {
+    int fd = channel_fd(), r = 0;
+    struct ipc_view v;
+    if (fd < 0)
+        return fd;
+    pthread_mutex_lock(&lock);
+    /* Drain what arrived: receive() queues non-replies, and drops replies nobody waits for. */
+    while (!hung_up && q_len < QUEUE_MAX && (r = receive(fd, 0, &v)) == 0) {
+        struct pollfd p = {.fd = fd, .events = POLLIN};
+        if (poll(&p, 1, 0) <= 0)
+            break;
+    }
+    if (q_len > 0) {
+        *ret = queue[q_head];
+        q_head = (q_head + 1) % QUEUE_MAX;
+        q_len--;
+        r = 1;
+    } else if (hung_up)
+        r = -ECONNRESET;
+    else if (r > 0 || r == -EAGAIN)
+        r = 0;
+    pthread_mutex_unlock(&lock);
+    return r;
+}
+
+int channel_event_done(uint32_t event) {
+    uint8_t buf[64];
+    struct ipc_msg m;
+    int fd = channel_fd(), r;
+    if (fd < 0)
+        return fd;
+    ipc_msg_init(&m, buf, sizeof buf, MSG_EVENT_DONE, channel_serial(), IPC_FLAG_NO_REPLY);
+    ipc_msg_add_u32(&m, F_EVENT, event);
+    pthread_mutex_lock(&lock);
+    r = ipc_send(fd, &m, NULL);
+    pthread_mutex_unlock(&lock);
+    return r;
+}

@@ -1,0 +1,48 @@
+/* channel.h: libslate's connection to slated (internal: nothing here is exported). */
+#pragma once
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "ipc.h"
+
+/*
+ * An app started by slated inherits one end of a socketpair at fd
+ * $SLATE_CHANNEL. SDK calls send a request and wait for its reply; events that
+ * arrive meanwhile (lifecycle, a service's new client) are queued for
+ * slate_app_run's loop. One mutex serialises the channel, so any thread may
+ * call, one request at a time.
+ */
+
+/* A queued message from slated that is not a reply. */
+struct channel_event {
+    uint16_t type; /* MSG_EVENT or MSG_SERVICE_CLIENT */
+    uint32_t event, level;
+    int fd; /* MSG_SERVICE_CLIENT: the client's connection, owned; else -1 */
+};
+
+/* The channel's fd, or -ENOTCONN when the app does not run under slated. Connects (HELLO) once. */
+int channel_fd(void);
+
+/* Who this app is, as slated said in its HELLO reply; NULL outside slated. */
+const char *channel_app_id(void);
+
+/*
+ * Send request (built with ipc_msg_init in buf) and wait for its reply, parsed
+ * into *reply over rbuf (IPC_MSG_MAX bytes). An error reply becomes its code
+ * (the reply is finished then). Returns 0, -ENOTCONN, or a negative errno.
+ */
+int channel_call(struct ipc_msg *request, uint8_t *rbuf, struct ipc_view *reply);
+
+/* A serial for a new request. */
+uint32_t channel_serial(void);
+
+/*
+ * Read what slated sent without waiting, queueing events; then pop one.
+ * Returns 1 with *ret filled, 0 when none is queued, -ECONNRESET once slated
+ * has gone, or another negative errno.
+ */
+int channel_next_event(struct channel_event *ret);
+
+/* Tell slated an event's callback returned. */
+int channel_event_done(uint32_t event);

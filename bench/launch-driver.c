@@ -65,6 +65,7 @@ int main(int argc, char **argv) {
         .stdout_fd = 1,
         .stderr_fd = 2,
         .cgroup_fd = -1,
+        .channel_fd = -1,
     };
     double first = 0, total = 0;
     siginfo_t si = {0};

@@ -45,5 +45,9 @@ int verb_info(struct cli *c);
 int verb_platform(struct cli *c);
 int verb_repo(struct cli *c);
 int verb_update(struct cli *c);
+int verb_start(struct cli *c);
+int verb_stop(struct cli *c);
+int verb_ps(struct cli *c);
+int verb_logs(struct cli *c);
 
 const struct verb *verb_find(const char *name);

@@ -22,6 +22,10 @@ static const struct verb verbs[] = {
     {"platform", "platform [upgrade --api-level N --min-api-level M [--release NAME] [--eol]]", verb_platform},
     {"repo", "repo add REPO_DIR [--security] FILE.slp... | repo sign REPO_DIR --key KEY --expires DAYS", verb_repo},
     {"update", "update [--repo URL|DIR] [--dry-run]", verb_update},
+    {"start", "start ID", verb_start},
+    {"stop", "stop ID", verb_stop},
+    {"ps", "ps [--json]", verb_ps},
+    {"logs", "logs [ID] [-f]", verb_logs},
 };
 
 const struct verb *verb_find(const char *name) {

@@ -70,10 +70,9 @@ static int receive(int fd, uint32_t want_serial, struct ipc_view *v) {
 }
 
 static int call_locked(int fd, struct ipc_msg *request, uint8_t *rbuf, struct ipc_view *reply) {
-    uint32_t serial;
+    uint32_t serial = ipc_msg_serial(request);
     int r;
 
-    memcpy(&serial, request->buf + 8, sizeof serial); /* the header's serial, little-endian on every Linux target */
     if ((r = ipc_send(fd, request, NULL)) < 0)
         return r == -EPIPE ? -ECONNRESET : r;
     for (;;) {

@@ -153,6 +153,11 @@ int ipc_msg_get_bytes(const struct ipc_view *v, uint16_t id, const void **ret, s
 int ipc_msg_get_fd(const struct ipc_view *v, uint16_t id, int *ret, struct err *e);
 int ipc_msg_take_fd(struct ipc_view *v, uint16_t id, int *ret, struct err *e);
 
+/* The serial a built message carries (to match its reply). */
+static inline uint32_t ipc_msg_serial(const struct ipc_msg *m) {
+    return (uint32_t)m->buf[8] | (uint32_t)m->buf[9] << 8 | (uint32_t)m->buf[10] << 16 | (uint32_t)m->buf[11] << 24;
+}
+
 /* The next serial from *counter: never 0, so 0 can mean "no request". */
 uint32_t ipc_serial_next(uint32_t *counter);
 

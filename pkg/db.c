@@ -2,10 +2,11 @@
 #include "db.h"
 
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
-#define SCHEMA_VERSION 2
+#define SCHEMA_VERSION 3
 #define STRINGIFY_(x) #x
 #define STRINGIFY(x) STRINGIFY_(x)
 
@@ -16,6 +17,14 @@
     "  version INTEGER NOT NULL,"                                                                                      \
     "  expires INTEGER NOT NULL,"                                                                                      \
     "  accepted_at INTEGER NOT NULL);"
+
+/* Each app's settings, written by slated for the app (schema 3). */
+#define SETTINGS_TABLE                                                                                                 \
+    "CREATE TABLE IF NOT EXISTS settings ("                                                                            \
+    "  id TEXT NOT NULL,"                                                                                              \
+    "  key TEXT NOT NULL,"                                                                                             \
+    "  value TEXT NOT NULL,"                                                                                           \
+    "  PRIMARY KEY (id, key)) WITHOUT ROWID;"
 
 static const char schema[] =
     "CREATE TABLE IF NOT EXISTS packages ("
@@ -50,7 +59,7 @@ static const char schema[] =
     "  version TEXT NOT NULL,"
     "  permission TEXT NOT NULL,"
     "  PRIMARY KEY (id, version, permission)) WITHOUT ROWID;"
-    REPO_STATE_TABLE;
+    REPO_STATE_TABLE SETTINGS_TABLE;
 
 static int db_fail(sqlite3 *db, struct err *e, const char *what) {
     int code = sqlite3_errcode(db);
@@ -69,8 +78,10 @@ static int check_schema(sqlite3 *db, const char *path, struct err *e) {
     if (sqlite3_prepare_v2(db, "PRAGMA user_version", -1, &st, NULL) == SQLITE_OK && sqlite3_step(st) == SQLITE_ROW)
         version = sqlite3_column_int(st, 0);
     sqlite3_finalize(st);
-    if (version == 1) {
-        r = exec(db, "BEGIN IMMEDIATE; " REPO_STATE_TABLE " PRAGMA user_version=" STRINGIFY(SCHEMA_VERSION) "; COMMIT",
+    if (version == 1 || version == 2) {
+        r = exec(db,
+                 "BEGIN IMMEDIATE; " REPO_STATE_TABLE SETTINGS_TABLE " PRAGMA user_version=" STRINGIFY(SCHEMA_VERSION)
+                 "; COMMIT",
                  e);
         if (r < 0 && !sqlite3_get_autocommit(db))
             sqlite3_exec(db, "ROLLBACK", NULL, NULL, NULL);
@@ -391,6 +402,7 @@ int db_remove(sqlite3 *db, const char *id, struct err *e) {
     static const char *const sql[] = {
         "DELETE FROM files WHERE id = ?1",
         "DELETE FROM grants WHERE id = ?1",
+        "DELETE FROM settings WHERE id = ?1",
         "DELETE FROM versions WHERE id = ?1",
         "DELETE FROM packages WHERE id = ?1",
     };
@@ -501,4 +513,82 @@ int db_list_current(sqlite3 *db, struct db_current **ret, size_t *ret_n, struct 
     *ret = items;
     *ret_n = n;
     return 0;
+}
+
+int db_get_manifest(sqlite3 *db, const char *id, const char *version, char **ret, size_t *ret_len, struct err *e) {
+    sqlite3_stmt *st = prepare(db, "SELECT manifest FROM versions WHERE id = ? AND version = ?", e);
+    int r;
+    if (!st)
+        return -EIO;
+    sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, 2, version, -1, SQLITE_STATIC);
+    if ((r = sqlite3_step(st)) == SQLITE_ROW) {
+        size_t n = (size_t)sqlite3_column_bytes(st, 0);
+        char *text = malloc(n + 1);
+        if (text) {
+            memcpy(text, sqlite3_column_blob(st, 0), n);
+            text[n] = '\0';
+            *ret = text;
+            *ret_len = n;
+            r = 0;
+        } else
+            r = err_set(e, -ENOMEM, "out of memory");
+    } else
+        r = r == SQLITE_DONE ? err_set(e, -ENOENT, "%s %s is not installed", id, version)
+                             : db_fail(db, e, "reading a manifest");
+    sqlite3_finalize(st);
+    return r;
+}
+
+int db_setting_get(sqlite3 *db, const char *id, const char *key, char **ret, struct err *e) {
+    sqlite3_stmt *st = prepare(db, "SELECT value FROM settings WHERE id = ? AND key = ?", e);
+    int r;
+    if (!st)
+        return -EIO;
+    sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, 2, key, -1, SQLITE_STATIC);
+    if ((r = sqlite3_step(st)) == SQLITE_ROW) {
+        const char *v = (const char *)sqlite3_column_text(st, 0);
+        r = (*ret = strdup(v ? v : "")) ? 0 : err_set(e, -ENOMEM, "out of memory");
+    } else
+        r = r == SQLITE_DONE ? -ENOENT : db_fail(db, e, "reading a setting");
+    sqlite3_finalize(st);
+    return r;
+}
+
+int db_setting_set(sqlite3 *db, const char *id, const char *key, const char *value, unsigned max_keys,
+                   struct err *e) {
+    /* The count and the write in one statement: an app at its limit may still change a key it has. */
+    sqlite3_stmt *st = prepare(db,
+                               "INSERT INTO settings (id, key, value) SELECT ?1, ?2, ?3 WHERE "
+                               "EXISTS (SELECT 1 FROM settings WHERE id = ?1 AND key = ?2) OR "
+                               "(SELECT count(*) FROM settings WHERE id = ?1) < ?4 "
+                               "ON CONFLICT (id, key) DO UPDATE SET value = excluded.value",
+                               e);
+    int r;
+    if (!st)
+        return -EIO;
+    sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, 2, key, -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, 3, value, -1, SQLITE_STATIC);
+    sqlite3_bind_int(st, 4, (int)max_keys);
+    r = sqlite3_step(st) == SQLITE_DONE ? 0 : db_fail(db, e, "writing a setting");
+    if (r == 0 && sqlite3_changes(db) == 0)
+        r = err_set(e, -ENOSPC, "%s keeps %u settings already", id, max_keys);
+    sqlite3_finalize(st);
+    return r;
+}
+
+int db_setting_delete(sqlite3 *db, const char *id, const char *key, struct err *e) {
+    sqlite3_stmt *st = prepare(db, "DELETE FROM settings WHERE id = ? AND key = ?", e);
+    int r;
+    if (!st)
+        return -EIO;
+    sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, 2, key, -1, SQLITE_STATIC);
+    r = sqlite3_step(st) == SQLITE_DONE ? 0 : db_fail(db, e, "removing a setting");
+    if (r == 0 && sqlite3_changes(db) == 0)
+        r = -ENOENT;
+    sqlite3_finalize(st);
+    return r;
 }

@@ -56,6 +56,17 @@ int db_repo_state(sqlite3 *db, const char *key_id, uint64_t *ret_version, struct
 /* Record that index version (never lowering what was recorded), durably, before it is used. */
 int db_accept_index(sqlite3 *db, const char *key_id, uint64_t version, int64_t expires, struct err *e);
 
+/* The signed manifest text of a version (NUL-terminated; caller frees); -ENOENT when absent. */
+int db_get_manifest(sqlite3 *db, const char *id, const char *version, char **ret, size_t *ret_len, struct err *e);
+
+/* An app's settings (slated writes them for the app). get: -ENOENT when unset; *ret is the caller's. */
+int db_setting_get(sqlite3 *db, const char *id, const char *key, char **ret, struct err *e);
+/* Set, durably; -ENOSPC when the app keeps max_keys other keys already. */
+int db_setting_set(sqlite3 *db, const char *id, const char *key, const char *value, unsigned max_keys,
+                   struct err *e);
+/* -ENOENT when unset. */
+int db_setting_delete(sqlite3 *db, const char *id, const char *key, struct err *e);
+
 struct db_current {
     char id[PACKAGE_ID_MAX + 1], version[VERSION_MAX];
     unsigned api_level;

@@ -109,11 +109,26 @@ int loop_add_io(struct loop *l, int fd, uint32_t events, loop_io_fn fn, void *us
     return attach(s, events, ret);
 }
 
+int loop_io_set_events(struct loop_source *s, uint32_t events) {
+    if (s->kind != SOURCE_IO || s->dead)
+        return -EINVAL;
+    struct epoll_event ev = {.events = events, .data.ptr = s};
+    return epoll_ctl(s->loop->epfd, EPOLL_CTL_MOD, s->fd, &ev) < 0 ? -errno : 0;
+}
+
 int loop_timer_set(struct loop_source *s, uint64_t usec) {
     /* it_value 0 would disarm the timer: the shortest wait is a nanosecond */
     struct itimerspec its = {.it_value = {(time_t)(usec / 1000000), (long)(usec % 1000000) * 1000}};
     if (usec == 0)
         its.it_value.tv_nsec = 1;
+    return timerfd_settime(s->fd, 0, &its, NULL) < 0 ? -errno : 0;
+}
+
+int loop_timer_stop(struct loop_source *s) {
+    /* Disarming also clears an expiry not yet read: dispatch then finds nothing and skips it. */
+    struct itimerspec its = {0};
+    if (s->kind != SOURCE_TIMER)
+        return -EINVAL;
     return timerfd_settime(s->fd, 0, &its, NULL) < 0 ? -errno : 0;
 }
 

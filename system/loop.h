@@ -29,9 +29,13 @@ struct loop *loop_free(struct loop *l);
 
 /* Watch fd (the caller's) for events (EPOLLIN, EPOLLOUT, ...). */
 int loop_add_io(struct loop *l, int fd, uint32_t events, loop_io_fn fn, void *userdata, struct loop_source **ret);
+/* Watch an io source's fd for other events from now on; -EINVAL for any other kind of source. */
+int loop_io_set_events(struct loop_source *s, uint32_t events);
 /* Fire once, usec microseconds from now (CLOCK_MONOTONIC); loop_timer_set re-arms it. */
 int loop_add_timer(struct loop *l, uint64_t usec, loop_timer_fn fn, void *userdata, struct loop_source **ret);
 int loop_timer_set(struct loop_source *s, uint64_t usec);
+/* Disarm a timer source, which stays in the loop until removed; loop_timer_set arms it again. */
+int loop_timer_stop(struct loop_source *s);
 /* Deliver sig through the loop: it is blocked for the calling thread from now on. */
 int loop_add_signal(struct loop *l, int sig, loop_signal_fn fn, void *userdata, struct loop_source **ret);
 /* Report a child's end; pidfd becomes the source's (closed when it is removed). The child is reaped. */

@@ -207,8 +207,12 @@ static void child_stdio(const struct child_plan *p) {
     /* Copies above 2 first, so that stdout_fd == 2 or stderr_fd == 1 survive the dup2s. */
     int out = fcntl(p->spec->stdout_fd >= 0 ? p->spec->stdout_fd : null, F_DUPFD_CLOEXEC, 3);
     int errfd = fcntl(p->spec->stderr_fd >= 0 ? p->spec->stderr_fd : null, F_DUPFD_CLOEXEC, 3);
+    int chan = p->spec->channel_fd >= 0 ? fcntl(p->spec->channel_fd, F_DUPFD_CLOEXEC, 3) : -1;
     if (out < 0 || errfd < 0 || dup2(null, 0) < 0 || dup2(out, 1) < 0 || dup2(errfd, 2) < 0)
         child_fail(p, errno, "stdio", NULL);
+    /* dup2 clears close-on-exec on the copy: the channel is the one fd above 2 the app inherits. */
+    if (p->spec->channel_fd >= 0 && (chan < 0 || dup2(chan, SANDBOX_CHANNEL_FD) < 0))
+        child_fail(p, errno, "channel", NULL);
 }
 
 static void child_drop_privileges(const struct child_plan *p) {
@@ -304,7 +308,7 @@ __attribute__((noreturn)) static void child_run(struct child_plan *p) {
             child_fail(p, errno, "setrlimit", NULL);
     }
     /* Every other descriptor closes at execve; the report pipe with them, which tells the parent exec worked. */
-    syscall(SYS_close_range, 3U, ~0U, CLOSE_RANGE_CLOEXEC);
+    syscall(SYS_close_range, spec->channel_fd >= 0 ? SANDBOX_CHANNEL_FD + 1U : 3U, ~0U, CLOSE_RANGE_CLOEXEC);
     child_drop_privileges(p);
     if (prctl(PR_SET_SECCOMP, SECCOMP_MODE_FILTER, &filter, 0, 0) < 0)
         child_fail(p, errno, "seccomp", NULL);
@@ -354,6 +358,16 @@ static bool safe_target(const char *t) {
     size_t len = t ? strlen(t) : 0;
     return len >= 2 && len < PATH_MAX && t[0] == '/' && !strstr(t, "/../") &&
            (len < 3 || strcmp(t + len - 3, "/..") != 0);
+}
+
+/* cgroup v1 has no CLONE_INTO_CGROUP: the child is moved in while it waits for the go-ahead. */
+static int join_cgroups(const struct sandbox_spec *spec, pid_t pid, struct err *e) {
+    char text[16];
+    int n = snprintf(text, sizeof text, "%d", (int)pid);
+    for (size_t i = 0; i < spec->n_cgroup_procs; i++)
+        if (pwrite(spec->cgroup_procs[i], text, (size_t)n, 0) != n)
+            return err_set(e, -errno, "sandbox: cannot move the app into its cgroup: %s", strerror(errno));
+    return 0;
 }
 
 static int check_spec(const struct sandbox_spec *spec, struct err *e) {
@@ -431,6 +445,8 @@ int sandbox_spawn(const struct sandbox_spec *spec, struct sandbox_child *ret, st
     close(report_pipe[1]);
     sync_pipe[0] = report_pipe[1] = -1;
     r = map_ids((pid_t)pid, e);
+    if (r == 0)
+        r = join_cgroups(spec, (pid_t)pid, e);
     if (r < 0) {
         kill_and_reap(pidfd);
         goto out;

@@ -12,6 +12,7 @@
 /* Where the spec's folders appear inside the sandbox. */
 #define SANDBOX_APP_DIR "/app"
 #define SANDBOX_DATA_DIR "/data" /* also the app's $HOME and working directory */
+#define SANDBOX_CHANNEL_FD 3     /* where spec.channel_fd appears in the app */
 
 /* One host file or folder bound read-only into the sandbox. */
 struct sandbox_bind {
@@ -44,6 +45,9 @@ struct sandbox_spec {
     size_t n_rlimits;
     int stdout_fd, stderr_fd; /* given to the app; -1 for /dev/null */
     int cgroup_fd;            /* cgroup v2 folder to start in (CLONE_INTO_CGROUP); -1: the caller's */
+    const int *cgroup_procs;  /* cgroup v1: cgroup.procs files the child's pid is written to before it runs */
+    size_t n_cgroup_procs;
+    int channel_fd;           /* given to the app as fd SANDBOX_CHANNEL_FD (slated's channel); -1: none */
     const char *hostname;     /* NULL: "slate" */
     unsigned tmp_size_kib;    /* size of /tmp; 0: 16 MiB */
 };

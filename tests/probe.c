@@ -135,6 +135,15 @@ int main(int argc, char **argv) {
             printf("caps=%s", line + 7 + strspn(line + 7, "\t "));
     if (status)
         fclose(status);
+    /* Host paths the test wants checked (other apps' data, the device database): one per line in /data/paths. */
+    FILE *paths = fopen("/data/paths", "re");
+    for (char line[512]; paths && fgets(line, sizeof line, paths);) {
+        line[strcspn(line, "\n")] = '\0';
+        if (line[0])
+            printf("host:%s=%s\n", line, access(line, F_OK) == 0 ? "present" : "absent");
+    }
+    if (paths)
+        fclose(paths);
     try_call("ptrace", 0);
     try_call("mount", 1);
     try_call("unshare", 2);

@@ -168,6 +168,7 @@ static struct sandbox_spec base_spec(const char *data, char **argv) {
         .stdout_fd = -1,
         .stderr_fd = -1,
         .cgroup_fd = -1,
+        .channel_fd = -1,
     };
 }
 

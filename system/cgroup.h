@@ -1,0 +1,148 @@
+/* cgroup.h: slated's cgroups: one folder per app, beneath slated's own, on cgroup v2 or the v1 hierarchies. */
+#pragma once
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include "err.h"
+
+/*
+ * slated runs every app in its own cgroup: a memory budget, a process cap, a
+ * freezer for background apps, one kill for the whole app, and its memory use.
+ * cgroups_open() picks the backend once: cgroup v2 when the unified hierarchy
+ * offers the memory controller at slated's own cgroup, the v1 hierarchies
+ * (memory required; freezer and pids when mounted) otherwise.
+ *
+ * Everything lives beneath slated's own cgroup, so that a limit put on slated
+ * bounds every app too, in a folder per instance that the caller names
+ * ("slated.1234"), so that instances can run side by side:
+ *
+ *   v1: <hierarchy>/<slated's path in it>/<instance>/<group>, in each hierarchy used
+ *   v2: <own>/<instance>/<group>, with slated itself moved into <own>/<instance>/daemon
+ *
+ * On v2 a cgroup that hands controllers to its children may hold no process,
+ * so slated leaves <own> for the daemon leaf and enables memory (and pids) in
+ * <own> and <instance>. That needs <own> to hold no other process: slated needs
+ * a cgroup of its own (what systemd's Delegate=yes gives a service). Instances
+ * opened by one process share that move; the last one closed moves the process
+ * back. Instances in different processes sharing one <own> are not supported
+ * on v2: opening one refuses while another process still sits in <own>.
+ *
+ * Nothing here prints and nothing is thread-safe per object; functions that
+ * can fail return 0 (or a count) or a negative errno, with one line naming the
+ * cgroup file in e when e is not NULL.
+ */
+struct cgroups;
+struct cgroup;
+
+/* The most hierarchies a group spans (v1: memory, freezer, pids). */
+#define CGROUP_PROCS_MAX 3
+
+/*
+ * Find the cgroup setup of this machine and make instance's folder(s) beneath
+ * slated's own cgroup (a leftover folder of the same name is reused). Needs
+ * the right to write there (root, or a delegated cgroup). instance: 1 to 64 of
+ * [A-Za-z0-9._@-], starting with a letter or digit. Returns 0 with *ret set, or
+ * a negative errno: -EOPNOTSUPP when no memory controller can be had, -EBUSY
+ * on v2 when slated's own cgroup holds other processes.
+ */
+int cgroups_open(const char *instance, struct cgroups **ret, struct err *e);
+
+/*
+ * Remove the instance folder(s) and, on v2, put slated back where it was.
+ * Destroy every group first: a folder that still holds a group stays. Accepts
+ * NULL; returns NULL.
+ */
+struct cgroups *cgroups_close(struct cgroups *c);
+
+/* 1 or 2. */
+int cgroups_version(const struct cgroups *c);
+
+/* One line for slated's log: "cgroup v1: memory, freezer, pids under /sys/fs/cgroup/memory/x/slated.1". */
+const char *cgroups_describe(const struct cgroups *c);
+
+/* 0 in a field means no limit; so does UINT64_MAX. */
+struct cgroup_limits {
+    uint64_t memory_max;  /* hard cap in bytes: past it the kernel's OOM killer acts inside the group */
+    uint64_t memory_high; /* soft cap in bytes: v2 throttles and reclaims past it; v1 uses it as
+                             memory.soft_limit_in_bytes, reclaimed first under global pressure */
+    uint64_t pids_max;    /* processes and threads */
+    bool no_swap;         /* the group may not swap (v2 memory.swap.max 0; v1 memory+swap capped at
+                             memory_max); needs swap accounting, ignored without it */
+};
+
+/*
+ * Make the group name (an app id such as "org.example.hello" or
+ * "org.example.clock@sync": [A-Za-z0-9._@-], starting with a letter or digit,
+ * with at least one '.', at most 200 bytes) in every hierarchy, with lim
+ * applied (NULL: none). A leftover folder of that name, from a slated of the
+ * same instance name that died, is thawed, emptied (SIGKILL) and reused.
+ * Returns 0 with *ret set (the caller destroys it), or a negative errno
+ * (-EINVAL for a bad name); nothing is left made on failure.
+ */
+int cgroup_create(struct cgroups *c, const char *name, const struct cgroup_limits *lim, struct cgroup **ret,
+                  struct err *e);
+
+/* The group's name, as given to cgroup_create. */
+const char *cgroup_name(const struct cgroup *g);
+
+/*
+ * v2: the group's folder (O_PATH), owned by the group, for clone3()'s
+ * CLONE_INTO_CGROUP, which starts a child inside before it runs. -1 on v1.
+ */
+int cgroup_dir_fd(const struct cgroup *g);
+
+/*
+ * v1 has no CLONE_INTO_CGROUP: open the group's cgroup.procs in each
+ * hierarchy (O_WRONLY | O_CLOEXEC) into fds, so that a launcher can write its
+ * child's pid there before letting the child run. The caller owns and closes
+ * them. Returns the count (at most CGROUP_PROCS_MAX; -ENOBUFS when max is too
+ * small), 0 on v2, or a negative errno.
+ */
+int cgroup_procs_fds(const struct cgroup *g, int *fds, size_t max);
+
+/* Move process pid (all its threads) into the group, in every hierarchy. */
+int cgroup_attach(const struct cgroup *g, pid_t pid, struct err *e);
+
+/* Apply lim (NULL: none) to the group; limits not in lim are lifted. */
+int cgroup_set_limits(struct cgroup *g, const struct cgroup_limits *lim, struct err *e);
+
+/*
+ * Freeze (v2 cgroup.freeze, v1 freezer.state) or thaw the group. Returns once
+ * the kernel took the request; freezing completes later: see cgroup_frozen.
+ * -EOPNOTSUPP without a freezer (v1 freezer not mounted, v2 before Linux 5.2).
+ */
+int cgroup_freeze(struct cgroup *g, bool frozen, struct err *e);
+
+/* 1 when every process inside is frozen now, 0 when not (v1 FREEZING is 0), or -EOPNOTSUPP without a freezer. */
+int cgroup_frozen(const struct cgroup *g);
+
+/* Memory charged to the group now, in bytes (v2 memory.current, v1 memory.usage_in_bytes). */
+int cgroup_memory_current(const struct cgroup *g, uint64_t *ret);
+
+/*
+ * Processes the OOM killer killed inside the group so far (v2 memory.events
+ * oom_kill; v1 memory.oom_control oom_kill, -EOPNOTSUPP before Linux 4.13).
+ */
+int cgroup_oom_kills(const struct cgroup *g, uint64_t *ret);
+
+/* 1 if a live process is inside (zombies do not count), 0 if none, or a negative errno. */
+int cgroup_populated(const struct cgroup *g);
+
+/*
+ * SIGKILL everything inside, a thawed or frozen group alike. v2 with
+ * cgroup.kill (Linux 5.14) returns at once: wait for cgroup_populated() to
+ * become 0 (cgroup.events changes then). Otherwise it thaws the group and
+ * signals each process in cgroup.procs until none is left, for up to two
+ * seconds (-ETIMEDOUT then, some process stuck in the kernel).
+ */
+int cgroup_kill(struct cgroup *g, struct err *e);
+
+/*
+ * Remove the group's folder in every hierarchy and free g. -EBUSY while a
+ * process is inside: g is kept, and so it is on any other failure. Accepts
+ * NULL.
+ */
+int cgroup_destroy(struct cgroup *g, struct err *e);

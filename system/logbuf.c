@@ -1,0 +1,110 @@
+/* logbuf.c: a ring of whole log records, and the line splitter that feeds it. */
+#include "logbuf.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#define HEADER_SIZE (8 + 4 + 1 + 2)
+
+static void ring_put(struct logbuf *b, size_t off, const void *p, size_t n) {
+    size_t at = (b->head + off) % LOGBUF_SIZE, first = n < LOGBUF_SIZE - at ? n : LOGBUF_SIZE - at;
+    memcpy(b->buf + at, p, first);
+    memcpy(b->buf, (const uint8_t *)p + first, n - first);
+}
+
+static void ring_get(const struct logbuf *b, size_t off, void *p, size_t n) {
+    size_t at = (b->head + off) % LOGBUF_SIZE, first = n < LOGBUF_SIZE - at ? n : LOGBUF_SIZE - at;
+    memcpy(p, b->buf + at, first);
+    memcpy((uint8_t *)p + first, b->buf, n - first);
+}
+
+static size_t record_size(const struct logbuf *b, size_t off) {
+    uint16_t len;
+    ring_get(b, off + 13, &len, sizeof len);
+    return HEADER_SIZE + len;
+}
+
+void logbuf_append(struct logbuf *b, const struct log_line *l) {
+    size_t len = l->len < LOG_LINE_MAX ? l->len : LOG_LINE_MAX;
+    if (!b->buf && !(b->buf = malloc(LOGBUF_SIZE))) {
+        b->dropped++;
+        return;
+    }
+    while (LOGBUF_SIZE - b->len < HEADER_SIZE + len) {
+        size_t n = record_size(b, 0);
+        b->head = (b->head + n) % LOGBUF_SIZE;
+        b->len -= n;
+    }
+    uint8_t h[HEADER_SIZE];
+    uint16_t len16 = (uint16_t)len;
+    memcpy(h, &l->time_us, 8);
+    memcpy(h + 8, &l->pid, 4);
+    h[12] = l->stream;
+    memcpy(h + 13, &len16, 2);
+    ring_put(b, b->len, h, sizeof h);
+    ring_put(b, b->len + HEADER_SIZE, l->text, len);
+    b->len += HEADER_SIZE + len;
+}
+
+void logbuf_free(struct logbuf *b) {
+    free(b->buf);
+    *b = (struct logbuf){0};
+}
+
+void logbuf_for_each(const struct logbuf *b, void (*fn)(void *ud, const struct log_line *l), void *ud) {
+    char text[LOG_LINE_MAX + 1];
+    uint8_t h[HEADER_SIZE];
+    for (size_t off = 0; b->buf && off < b->len;) {
+        struct log_line l;
+        ring_get(b, off, h, sizeof h);
+        memcpy(&l.time_us, h, 8);
+        memcpy(&l.pid, h + 8, 4);
+        l.stream = h[12];
+        memcpy(&l.len, h + 13, 2);
+        ring_get(b, off + HEADER_SIZE, text, l.len);
+        text[l.len] = '\0';
+        l.text = text;
+        fn(ud, &l);
+        off += HEADER_SIZE + l.len;
+    }
+}
+
+void line_split(struct line_splitter *s, const char *data, size_t n, void (*fn)(void *ud, const char *line, size_t len),
+                void *ud) {
+    while (n > 0) {
+        const char *nl = memchr(data, '\n', n);
+        size_t take = nl ? (size_t)(nl - data) : n, room = sizeof s->buf - s->len;
+        if (take > room)
+            take = room;
+        memcpy(s->buf + s->len, data, take);
+        s->len += take;
+        data += take;
+        n -= take;
+        if (n > 0 && *data == '\n') {
+            data++;
+            n--;
+            fn(ud, s->buf, s->len);
+            s->len = 0;
+        } else if (s->len == sizeof s->buf) {
+            fn(ud, s->buf, s->len);
+            s->len = 0;
+        }
+    }
+}
+
+void line_flush(struct line_splitter *s, void (*fn)(void *ud, const char *line, size_t len), void *ud) {
+    if (s->len > 0)
+        fn(ud, s->buf, s->len);
+    s->len = 0;
+}
+
+void log_format_time(uint64_t time_us, char *buf, size_t size) {
+    time_t t = (time_t)(time_us / 1000000);
+    struct tm tm;
+    gmtime_r(&t, &tm);
+    size_t n = strftime(buf, size, "%Y-%m-%dT%H:%M:%S", &tm);
+    if (n > 0 && n < size)
+        snprintf(buf + n, size - n, ".%03uZ", (unsigned)(time_us / 1000 % 1000));
+}

@@ -1,0 +1,599 @@
+/*
+ * test-slated.c: the real slated over temporary device roots, driven by the real slate
+ * command: start, ps, logs, stop; the lifecycle with freezing; crashes and memory budgets;
+ * the sandbox's isolation as apps see it; settings, fetch and services over IPC; shutdown.
+ *
+ * Needs root (user namespaces and cgroups); skips, saying why, where the kernel lacks them.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <sched.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "helpers.h"
+#include "util.h"
+
+static const char *testapp, *probe, *slated_bin;
+
+struct daemon {
+    struct test_device dev;
+    pid_t pid;
+    char *log; /* slated's stderr */
+};
+
+static char skip_reason[256];
+
+static uint64_t now_ms(void) {
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+}
+
+/* ---- packages ---- */
+
+/* Pack binary as id (API level 3) with extra [app] lines and more sections, and install it. */
+static void install_app(struct daemon *d, const char *id, const char *binary, const char *app_extra,
+                        const char *sections) {
+    char *src = test_fmt("%s/src-%s", d->dev.dir, id), *bin = test_fmt("%s/files/bin", src);
+    char *manifest = test_fmt("[package]\nid = %s\nversion = 1.0.0\napi_level = 3\nclass = app\n\n"
+                              "[app]\nexec = bin/app\nlabel = Test %s\n%s\n%s",
+                              id, id, app_extra ? app_extra : "", sections ? sections : "");
+    char *mpath = test_fmt("%s/manifest", src), *bpath = test_fmt("%s/app", bin), *slp = test_fmt("%s.slp", src);
+    assert_int_equal(mkdir_parents_at(AT_FDCWD, bin), 0);
+    test_write(mpath, manifest, strlen(manifest), 0644);
+    size_t len;
+    char *elf = test_read(binary, &len);
+    test_write(bpath, elf, len, 0755);
+    char *err = NULL;
+    if (run_slate(NULL, &err, "pack", src, "--key", d->dev.app_key, "-o", slp, NULL) != 0 ||
+        run_slate(NULL, &err, "--root", d->dev.root, "install", slp, NULL) != 0)
+        fail_msg("packing or installing %s: %s", id, err);
+    free(err);
+    free(elf);
+    free(src);
+    free(bin);
+    free(manifest);
+    free(mpath);
+    free(bpath);
+    free(slp);
+}
+
+/* ---- the daemon ---- */
+
+static void daemon_start(struct daemon *d, const char *extra_arg) {
+    int ready[2];
+    assert_int_equal(pipe2(ready, O_CLOEXEC), 0);
+    d->log = test_fmt("%s/slated.log", d->dev.dir);
+    d->pid = fork();
+    assert_true(d->pid >= 0);
+    if (d->pid == 0) {
+        char fd[16];
+        int log = open(d->log, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+        dup2(log, 2);
+        dup2(ready[1], 3);
+        snprintf(fd, sizeof fd, "%d", 3);
+        execl(slated_bin, "slated", "--root", d->dev.root, "--ready-fd", fd, "--freeze-delay", "300",
+              "--cache-delay", "400", "--stop-timeout", "2000", extra_arg ? "--memory" : NULL, extra_arg, NULL);
+        _exit(127);
+    }
+    close(ready[1]);
+    struct pollfd p = {.fd = ready[0], .events = POLLIN};
+    char c = 0;
+    if (poll(&p, 1, 10000) != 1 || read(ready[0], &c, 1) != 1 || c != '\n') {
+        char *log = test_read(d->log, NULL);
+        kill(d->pid, SIGKILL);
+        waitpid(d->pid, NULL, 0);
+        fail_msg("slated did not become ready: %s", log);
+    }
+    close(ready[0]);
+}
+
+/* SIGTERM, and slated must be gone within the time it has to stop everything. Returns its exit status. */
+static int daemon_stop(struct daemon *d) {
+    int status;
+    if (d->pid <= 0)
+        return 0;
+    kill(d->pid, SIGTERM);
+    for (uint64_t end = now_ms() + 10000; now_ms() < end;) {
+        if (waitpid(d->pid, &status, WNOHANG) == d->pid) {
+            d->pid = 0;
+            return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+        }
+        usleep(10000);
+    }
+    kill(d->pid, SIGKILL);
+    waitpid(d->pid, NULL, 0);
+    d->pid = 0;
+    fail_msg("slated did not stop within 10 s of SIGTERM");
+    return -1;
+}
+
+static int setup(void **state) {
+    struct daemon *d = calloc(1, sizeof *d);
+    if (skip_reason[0])
+        return 0;
+    test_device_new(&d->dev, 3, 1);
+    *state = d;
+    return 0;
+}
+
+static int teardown(void **state) {
+    struct daemon *d = *state;
+    if (!d)
+        return 0;
+    daemon_stop(d);
+    test_device_free(&d->dev);
+    free(d->log);
+    free(d);
+    return 0;
+}
+
+#define NEED_SLATED()                                                                                                  \
+    do {                                                                                                               \
+        if (skip_reason[0]) {                                                                                          \
+            print_message("skipped: %s\n", skip_reason);                                                               \
+            skip();                                                                                                    \
+        }                                                                                                              \
+    } while (0)
+
+/* ---- observing ---- */
+
+static char *app_log(struct daemon *d, const char *name) {
+    char *path = test_fmt("%s/var/log/slate/%s.log", d->dev.root, name);
+    char *text = test_exists(path) ? test_read(path, NULL) : strdup("");
+    free(path);
+    return text;
+}
+
+/* Wait until the app's log file holds needle (each app's output lands there line by line). */
+static char *wait_log(struct daemon *d, const char *name, const char *needle, unsigned timeout_ms) {
+    for (uint64_t end = now_ms() + timeout_ms;;) {
+        char *text = app_log(d, name);
+        if (strstr(text, needle))
+            return text;
+        if (now_ms() > end) {
+            char *all = test_read(d->log, NULL);
+            fail_msg("%s: no '%s' within %u ms; its log:\n%s\nslated:\n%s", name, needle, timeout_ms, text, all);
+        }
+        free(text);
+        usleep(20000);
+    }
+}
+
+__attribute__((noinline)) static char *ps_json(struct daemon *d) {
+    char *out = NULL, *err = NULL;
+    if (run_slate(&out, &err, "--root", d->dev.root, "ps", "--json", NULL) != 0)
+        fail_msg("slate ps --json: %s", err);
+    free(err);
+    return out;
+}
+
+/* The JSON object of one unit in `slate ps --json` (a copy of its line). */
+static char *ps_entry(struct daemon *d, const char *name) {
+    char *out = ps_json(d), *key = test_fmt("\"id\": \"%s\"", name);
+    const char *at = strstr(out, key);
+    size_t off = at ? (size_t)(at - out) : strlen(out);
+    char *entry = strndup(out + off, strcspn(out + off, "}"));
+    free(key);
+    free(out);
+    return entry;
+}
+
+static void wait_state(struct daemon *d, const char *name, const char *state, unsigned timeout_ms) {
+    char *want = test_fmt("\"state\": \"%s\"", state);
+    for (uint64_t end = now_ms() + timeout_ms;;) {
+        char *e = ps_entry(d, name);
+        if (strstr(e, want)) {
+            free(e);
+            break;
+        }
+        if (now_ms() > end)
+            fail_msg("%s did not become %s within %u ms: %s", name, state, timeout_ms, e);
+        free(e);
+        usleep(20000);
+    }
+    free(want);
+}
+
+static void start_ok(struct daemon *d, const char *id) {
+    char *out = NULL, *err = NULL;
+    if (run_slate(&out, &err, "--root", d->dev.root, "start", id, NULL) != 0)
+        fail_msg("slate start %s: %s", id, err);
+    free(out);
+    free(err);
+}
+
+/* ---- tests ---- */
+
+static void test_start_ps_logs_stop(void **state) {
+    NEED_SLATED();
+    struct daemon *d = *state;
+    char *out = NULL, *err = NULL;
+    install_app(d, "org.test.life", testapp, NULL, NULL);
+    daemon_start(d, NULL);
+
+    assert_int_equal(run_slate(&out, &err, "--root", d->dev.root, "start", "org.test.life", NULL), 0);
+    assert_non_null(strstr(out, "org.test.life: foreground (pid "));
+    free(out);
+    free(err);
+    free(wait_log(d, "org.test.life", "event=start starts=1 set=0", 5000));
+    char *log = wait_log(d, "org.test.life", "id=org.test.life", 5000);
+    assert_non_null(strstr(log, "platform=1..3")); /* platform info came over IPC: no descriptor in the sandbox */
+    free(log);
+
+    assert_int_equal(run_slate(&out, NULL, "--root", d->dev.root, "ps", NULL), 0);
+    assert_non_null(strstr(out, "org.test.life"));
+    assert_non_null(strstr(out, "foreground"));
+    free(out);
+    char *e = ps_entry(d, "org.test.life");
+    assert_non_null(strstr(e, "\"kind\": \"app\""));
+    assert_non_null(strstr(e, "\"frozen\": false"));
+    assert_null(strstr(e, "\"memory\": 0,")); /* measured from its cgroup */
+    free(e);
+
+    assert_int_equal(run_slate(&out, NULL, "--root", d->dev.root, "logs", "org.test.life", NULL), 0);
+    assert_non_null(strstr(out, "org.test.life["));
+    assert_non_null(strstr(out, "event=start"));
+    assert_non_null(strstr(out, "slated: started"));
+    free(out);
+
+    assert_int_equal(run_slate(&out, &err, "--root", d->dev.root, "stop", "org.test.life", NULL), 0);
+    assert_non_null(strstr(out, "org.test.life: stopped (exited with status 0)"));
+    free(out);
+    free(err);
+    log = app_log(d, "org.test.life");
+    assert_non_null(strstr(log, "event=stop"));
+    assert_non_null(strstr(log, "exit=0"));
+    free(log);
+    wait_state(d, "org.test.life", "stopped", 1000);
+
+    /* Settings outlive the run: the second start counts 2. */
+    start_ok(d, "org.test.life");
+    free(wait_log(d, "org.test.life", "event=start starts=2", 5000));
+    assert_int_equal(daemon_stop(d), 0);
+}
+
+static void test_lifecycle_freeze(void **state) {
+    NEED_SLATED();
+    struct daemon *d = *state;
+    install_app(d, "org.test.life", testapp, NULL, NULL);
+    install_app(d, "org.other.life", testapp, NULL, NULL);
+    daemon_start(d, NULL);
+
+    start_ok(d, "org.test.life");
+    free(wait_log(d, "org.test.life", "event=start", 5000));
+    start_ok(d, "org.other.life");
+    free(wait_log(d, "org.other.life", "event=start", 5000));
+    /* The first app is paused, then trimmed (it saves its state) and frozen after the freeze delay. */
+    free(wait_log(d, "org.test.life", "event=pause", 5000));
+    free(wait_log(d, "org.test.life", "event=trim level=1 saved=0", 5000));
+    free(wait_log(d, "org.test.life", "slated: frozen", 5000));
+    char *e = ps_entry(d, "org.test.life");
+    assert_non_null(strstr(e, "\"frozen\": true"));
+    free(e);
+    wait_state(d, "org.test.life", "cached", 3000);
+    wait_state(d, "org.other.life", "foreground", 100);
+
+    /* Back to the foreground: thawed first, then resumed; the other one leaves. */
+    start_ok(d, "org.test.life");
+    free(wait_log(d, "org.test.life", "event=resume", 5000));
+    e = ps_entry(d, "org.test.life");
+    assert_non_null(strstr(e, "\"state\": \"foreground\""));
+    assert_non_null(strstr(e, "\"frozen\": false"));
+    free(e);
+    free(wait_log(d, "org.other.life", "event=pause", 5000));
+
+    /* What it saved at trim is restored on its next start. */
+    char *out = NULL;
+    assert_int_equal(run_slate(&out, NULL, "--root", d->dev.root, "stop", "org.test.life", NULL), 0);
+    free(out);
+    start_ok(d, "org.test.life");
+    free(wait_log(d, "org.test.life", "restored=saved-at-trim", 5000));
+    assert_int_equal(daemon_stop(d), 0);
+}
+
+static void test_crash_and_budget(void **state) {
+    NEED_SLATED();
+    struct daemon *d = *state;
+    install_app(d, "org.test.crash", testapp, NULL, NULL);
+    install_app(d, "org.test.hog", testapp, "memory = 32M", NULL);
+    daemon_start(d, NULL);
+
+    start_ok(d, "org.test.crash");
+    free(wait_log(d, "org.test.crash", "crashed: killed by SIGSEGV", 5000));
+    wait_state(d, "org.test.crash", "crashed", 1000);
+    char *e = ps_entry(d, "org.test.crash");
+    assert_non_null(strstr(e, "\"status\": \"killed by SIGSEGV\""));
+    free(e);
+    char *out = NULL;
+    assert_int_equal(run_slate(&out, NULL, "--root", d->dev.root, "logs", NULL), 0);
+    assert_non_null(strstr(out, "about to crash"));
+    assert_non_null(strstr(out, "crashed: killed by SIGSEGV"));
+    free(out);
+
+    /* The hog may not pass its 32 MiB budget: the kernel kills it inside its cgroup, slated says why. */
+    start_ok(d, "org.test.hog");
+    char *log = wait_log(d, "org.test.hog", "out of memory (budget 32 MiB)", 10000);
+    assert_null(strstr(log, "allocated=40"));
+    assert_non_null(strstr(log, "allocated=8"));
+    free(log);
+    assert_int_equal(daemon_stop(d), 0);
+}
+
+static void test_isolation(void **state) {
+    NEED_SLATED();
+    struct daemon *d = *state;
+    install_app(d, "org.test.probe", probe, NULL, NULL);
+    install_app(d, "org.test.netprobe", probe, "permissions = network", NULL);
+    install_app(d, "org.test.life", testapp, NULL, NULL);
+    daemon_start(d, NULL);
+    start_ok(d, "org.test.life"); /* another app with data of its own */
+    free(wait_log(d, "org.test.life", "event=start", 5000));
+
+    /* What the probe should not reach, by host path: the device database, another app's data, slated's socket. */
+    char *data = test_fmt("%s/var/lib/slate/data/org.test.probe", d->dev.root);
+    char *paths = test_fmt("%s/var/lib/slate/slate.db\n%s/var/lib/slate/data/org.test.life\n%s/run/slate/control\n"
+                           "/var/lib/slate/data/org.test.life\n/etc/passwd\n",
+                           d->dev.root, d->dev.root, d->dev.root);
+    assert_int_equal(mkdir_parents_at(AT_FDCWD, data), 0);
+    char *pfile = test_fmt("%s/paths", data);
+    test_write(pfile, paths, strlen(paths), 0644);
+
+    start_ok(d, "org.test.probe");
+    char *log = wait_log(d, "org.test.probe", "hostname=", 5000);
+    assert_non_null(strstr(log, "passwd=absent"));
+    assert_non_null(strstr(log, "processes=1")); /* its own pid namespace: only itself */
+    assert_non_null(strstr(log, "write_root=refused"));
+    assert_non_null(strstr(log, "write_app=refused"));
+    assert_non_null(strstr(log, "write_data=ok"));
+    assert_null(strstr(log, "=present"));
+    assert_non_null(strstr(log, "interfaces=1")); /* no network permission: a namespace with lo only */
+    assert_non_null(strstr(log, "caps=0000000000000000"));
+    assert_non_null(strstr(log, "ptrace=killed"));
+    assert_non_null(strstr(log, "mount=killed"));
+    assert_non_null(strstr(log, "unshare=killed"));
+    /* The write landed in its own data folder on the host, nowhere else. */
+    char *written = test_fmt("%s/probe", data);
+    assert_true(test_exists(written));
+    free(written);
+    char *own_netns = malloc(64);
+    ssize_t n = readlink("/proc/self/ns/net", own_netns, 63);
+    own_netns[n > 0 ? n : 0] = '\0';
+    char *line = test_fmt("netns=%s", own_netns);
+    assert_null(strstr(log, line));
+    free(log);
+
+    /* With the network permission the app shares the device's network. */
+    start_ok(d, "org.test.netprobe");
+    log = wait_log(d, "org.test.netprobe", "hostname=", 5000);
+    assert_non_null(strstr(log, line));
+    free(log);
+    free(line);
+    free(own_netns);
+    free(data);
+    free(paths);
+    free(pfile);
+    assert_int_equal(daemon_stop(d), 0);
+}
+
+/* tests/http/echo-server.py: POST /echo answers the body back; it prints "PORT n" first. */
+static FILE *start_echo_server(const char *dir, int *port) {
+    char *script = test_fmt("env -u http_proxy -u HTTP_PROXY python3 %s/tests/http/echo-server.py > %s/echo-port",
+                            getenv("SLATE_SOURCE_ROOT"), dir);
+    char *portfile = test_fmt("%s/echo-port", dir);
+    unlink(portfile);
+    FILE *f = popen(script, "w");
+    assert_non_null(f);
+    for (uint64_t end = now_ms() + 5000;; usleep(20000)) {
+        char *text = test_exists(portfile) ? test_read(portfile, NULL) : strdup("");
+        int ok = sscanf(text, "PORT %d", port) == 1;
+        free(text);
+        if (ok)
+            break;
+        if (now_ms() > end)
+            fail_msg("echo-server.py did not start");
+    }
+    unlink(portfile);
+    free(script);
+    free(portfile);
+    return f;
+}
+
+static void test_fetch(void **state) {
+    NEED_SLATED();
+    struct daemon *d = *state;
+    struct test_server srv;
+    char *site = test_fmt("%s/site", d->dev.dir), *file = test_fmt("%s/hello.txt", site);
+    assert_int_equal(mkdir_parents_at(AT_FDCWD, site), 0);
+    test_write(file, "hello from the test server\n", 27, 0644);
+    char *srvlog = test_fmt("%s/server.log", d->dev.dir);
+    test_server_start(&srv, site, srvlog);
+
+    install_app(d, "org.test.fetch", testapp, "permissions = network", NULL);
+    install_app(d, "org.denied.fetch", testapp, NULL, NULL);
+    char *url = test_fmt("%s/ok/hello.txt\n", srv.url);
+    int echo_port;
+    FILE *echo = start_echo_server(d->dev.dir, &echo_port);
+    char *post_url = test_fmt("http://127.0.0.1:%d/echo\n", echo_port);
+    const char *ids[] = {"org.test.fetch", "org.denied.fetch"};
+    for (int i = 0; i < 2; i++) {
+        char *dir = test_fmt("%s/var/lib/slate/data/%s", d->dev.root, ids[i]), *path = test_fmt("%s/url", dir);
+        char *post = test_fmt("%s/post-url", dir);
+        assert_int_equal(mkdir_parents_at(AT_FDCWD, dir), 0);
+        test_write(path, url, strlen(url), 0644);
+        test_write(post, post_url, strlen(post_url), 0644);
+        free(dir);
+        free(path);
+        free(post);
+    }
+    daemon_start(d, NULL);
+    start_ok(d, "org.test.fetch");
+    char *log = wait_log(d, "org.test.fetch", "get status=", 10000);
+    if (!strstr(log, "get status=200 type= length=27 body=hello from the test server") ||
+        !strstr(log, "post status=200 type=text/plain length=23 body=posted by the fetch app"))
+        fail_msg("unexpected fetch result:\n%s", log);
+    free(log);
+    start_ok(d, "org.denied.fetch");
+    log = wait_log(d, "org.denied.fetch", "get error=", 10000);
+    assert_non_null(strstr(log, "get error=-13")); /* -EACCES: no network permission */
+    free(log);
+    assert_int_equal(daemon_stop(d), 0);
+    test_server_stop(&srv);
+    pclose(echo); /* closing its stdin stops it */
+    free(post_url);
+    free(site);
+    free(file);
+    free(srvlog);
+    free(url);
+}
+
+static void test_services(void **state) {
+    NEED_SLATED();
+    struct daemon *d = *state;
+    install_app(d, "org.test.svc", testapp, NULL, "[service echo]\nexec = bin/app\nidle_exit = 1s\n");
+    install_app(d, "org.test.client", testapp, NULL, NULL);
+    install_app(d, "org.test.flaky", testapp, NULL, "[service boom]\nexec = bin/app\nstart = boot\n");
+    daemon_start(d, NULL);
+
+    /* A boot service that keeps crashing is restarted, later each time. */
+    char *log = wait_log(d, "org.test.flaky@boom", "restarting in 200 ms", 5000);
+    assert_non_null(strstr(log, "restarting in 100 ms"));
+    assert_non_null(strstr(log, "flaky: exiting with 3"));
+    assert_non_null(strstr(log, "crashed: exited with status 3"));
+    free(log);
+
+    /* The echo service is not running until the client connects: started on demand. */
+    char *e = ps_entry(d, "org.test.svc@echo");
+    assert_string_equal(e, "");
+    free(e);
+    start_ok(d, "org.test.client");
+    log = wait_log(d, "org.test.client", "missing=", 5000);
+    assert_non_null(strstr(log, "reply=echo:ping"));
+    assert_non_null(strstr(log, "missing=-2"));
+    free(log);
+    log = wait_log(d, "org.test.svc@echo", "client gone", 5000);
+    assert_non_null(strstr(log, "client connected"));
+    free(log);
+    /* No client for its idle time: stopped. */
+    free(wait_log(d, "org.test.svc@echo", "idle for 1 s: stopping it", 5000));
+    wait_state(d, "org.test.svc@echo", "stopped", 5000);
+    assert_int_equal(daemon_stop(d), 0);
+}
+
+static bool pid_alive(pid_t pid) {
+    return pid > 0 && kill(pid, 0) == 0;
+}
+
+static void test_shutdown_and_refusals(void **state) {
+    NEED_SLATED();
+    struct daemon *d = *state;
+    char *out = NULL, *err = NULL;
+    install_app(d, "org.test.life", testapp, NULL, NULL);
+    install_app(d, "org.test.probe", probe, NULL, NULL);
+
+    test_expect_refused("slated is not running", "--root", d->dev.root, "ps", NULL);
+    daemon_start(d, NULL);
+    test_expect_refused("org.nosuch.app is not installed", "--root", d->dev.root, "start", "org.nosuch.app", NULL);
+    test_expect_refused("not running", "--root", d->dev.root, "stop", "org.test.life", NULL);
+    assert_int_equal(run_slate(NULL, &err, "--root", d->dev.root, "start", "Not An Id", NULL), 100);
+    free(err);
+
+    /* A second slated on the same root refuses to start. */
+    char *cmd = test_fmt("%s --root %s 2>&1", slated_bin, d->dev.root);
+    FILE *p = popen(cmd, "r");
+    char *second = test_slurp(p, NULL);
+    assert_int_not_equal(pclose(p), 0);
+    assert_non_null(strstr(second, "another slated serves"));
+    free(second);
+    free(cmd);
+
+    start_ok(d, "org.test.life");
+    free(wait_log(d, "org.test.life", "event=start", 5000));
+    char *e = ps_entry(d, "org.test.life");
+    char *pidp = strstr(e, "\"pid\": ");
+    assert_non_null(pidp);
+    pid_t pid = (pid_t)atoi(pidp + 7);
+    free(e);
+    assert_true(pid_alive(pid));
+    int slated_pid = d->pid;
+
+    /* SIGTERM: apps stop in order through their stop callback, and nothing is left behind. */
+    assert_int_equal(daemon_stop(d), 0);
+    char *log = app_log(d, "org.test.life");
+    assert_non_null(strstr(log, "event=stop"));
+    free(log);
+    assert_false(pid_alive(pid));
+    char *sock = test_fmt("%s/run/slate/control", d->dev.root);
+    assert_false(test_exists(sock));
+    free(sock);
+    /* No cgroup folder of that slated remains in any hierarchy. */
+    char *find = test_fmt("find /sys/fs/cgroup -maxdepth 6 -type d -name 'slated.%d' 2>/dev/null", slated_pid);
+    p = popen(find, "r");
+    out = test_slurp(p, NULL);
+    pclose(p);
+    assert_string_equal(out, "");
+    free(out);
+    free(find);
+}
+
+static void test_retired_refused(void **state) {
+    NEED_SLATED();
+    struct daemon *d = *state;
+    char *src = test_app_source(d->dev.dir, "old", test_manifest("org.test.old", "1.0.0", 1, "app"), 1);
+    char *slp = test_fmt("%s/old.slp", d->dev.dir);
+    assert_int_equal(run_slate(NULL, NULL, "pack", src, "--key", d->dev.app_key, "-o", slp, NULL), 0);
+    assert_int_equal(run_slate(NULL, NULL, "--root", d->dev.root, "install", slp, NULL), 0);
+    assert_int_equal(run_slate(NULL, NULL, "--root", d->dev.root, "platform", "upgrade", "--api-level", "3",
+                               "--min-api-level", "2", NULL),
+                     0);
+    daemon_start(d, NULL);
+    test_expect_refused("keeps no compatibility layer below 2", "--root", d->dev.root, "start", "org.test.old", NULL);
+    assert_int_equal(daemon_stop(d), 0);
+    free(src);
+    free(slp);
+}
+
+/* Probe once whether slated can run here at all (namespaces, cgroups), and say why not. */
+static void check_environment(void) {
+    if (geteuid() != 0) {
+        snprintf(skip_reason, sizeof skip_reason, "slated's sandboxes and cgroups need root");
+        return;
+    }
+    pid_t pid = fork();
+    if (pid == 0)
+        _exit(unshare(CLONE_NEWUSER | CLONE_NEWNS | CLONE_NEWPID) == 0 ? 0 : errno);
+    int status;
+    waitpid(pid, &status, 0);
+    if (!WIFEXITED(status) || WEXITSTATUS(status) != 0)
+        snprintf(skip_reason, sizeof skip_reason, "this kernel refuses user namespaces (%s)",
+                 strerror(WIFEXITED(status) ? WEXITSTATUS(status) : EPERM));
+}
+
+int main(int argc, char **argv) {
+    if (argc != 4) {
+        fprintf(stderr, "usage: test-slated SLATED TESTAPP PROBE\n");
+        return 2;
+    }
+    slated_bin = argv[1];
+    testapp = argv[2];
+    probe = argv[3];
+    check_environment();
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test_setup_teardown(test_start_ps_logs_stop, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_lifecycle_freeze, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_crash_and_budget, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_isolation, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_fetch, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_services, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_shutdown_and_refusals, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_retired_refused, setup, teardown),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}

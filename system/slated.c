@@ -65,13 +65,6 @@ int slated_db(struct slated *s, sqlite3 **ret, struct err *e) {
 
 /* ---- set-up ---- */
 
-struct options {
-    const char *root;
-    int ready_fd;
-    uint64_t freeze_delay_ms, cache_delay_ms, stop_timeout_ms, memory;
-    const char *libslate;
-};
-
 static int parse_ms(const char *s, uint64_t *ret) {
     unsigned long v;
     if (parse_uint(s, 0, 24UL * 3600 * 1000, &v) < 0)
@@ -80,7 +73,7 @@ static int parse_ms(const char *s, uint64_t *ret) {
     return 0;
 }
 
-static int parse_options(int argc, char **argv, struct options *o) {
+int slated_parse_options(int argc, char **argv, struct options *o) {
     *o = (struct options){.root = getenv("SLATE_ROOT"), .ready_fd = -1, .freeze_delay_ms = 10000,
                           .cache_delay_ms = 60000, .stop_timeout_ms = 3000, .memory = 256ULL << 20};
     for (int i = 1; i < argc; i++) {
@@ -282,7 +275,7 @@ static int on_sigchld(struct loop_source *src, const struct signalfd_siginfo *si
 
 /* ---- main ---- */
 
-static int run(struct slated *s, const struct options *o, struct err *e) {
+int slated_run(struct slated *s, const struct options *o, struct err *e) {
     int r, lockfd;
     if ((s->rootfd = open(s->root, O_PATH | O_DIRECTORY | O_CLOEXEC)) < 0)
         return err_set(e, -errno, "%s: %s", s->root, strerror(errno));
@@ -337,29 +330,4 @@ void slated_unit_ended(struct slated *s) {
     reap_orphans(s);
     if (s->shutting_down)
         shutdown_step(s);
-}
-
-int main(int argc, char **argv) {
-    static struct slated s = {.control_fd = -1, .rootfd = -1};
-    struct options o;
-    struct err e = {0};
-
-    if (parse_options(argc, argv, &o) < 0)
-        return 100;
-    if (!realpath(o.root, s.root)) {
-        fprintf(stderr, "slated: %s: %s\n", o.root, strerror(errno));
-        return 111;
-    }
-    s.freeze_delay_us = o.freeze_delay_ms * 1000;
-    s.cache_delay_us = o.cache_delay_ms * 1000;
-    s.stop_timeout_us = o.stop_timeout_ms * 1000;
-    s.event_timeout_us = 2000000;
-    s.default_memory = o.memory;
-    /* A child's death or a broken pipe is news, never a reason to exit. */
-    signal(SIGPIPE, SIG_IGN);
-    if (run(&s, &o, &e) < 0) {
-        fprintf(stderr, "slated: %s\n", e.msg[0] ? e.msg : "failed");
-        return 111;
-    }
-    return 0;
 }

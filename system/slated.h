@@ -159,6 +159,16 @@ void control_log_line(struct slated *s, const struct unit *u, const struct log_l
 void control_unit_ended(struct slated *s, struct unit *u);
 
 /* slated.c */
+struct options {
+    const char *root;
+    int ready_fd;
+    uint64_t freeze_delay_ms, cache_delay_ms, stop_timeout_ms, memory;
+    const char *libslate;
+};
+/* Parse the command line; prints the usage and returns -1 when it is wrong. */
+int slated_parse_options(int argc, char **argv, struct options *o);
+/* Serve s->root until SIGTERM; returns 0, or a negative errno with e saying why. */
+int slated_run(struct slated *s, const struct options *o, struct err *e);
 void slated_unit_ended(struct slated *s);
 int slated_db(struct slated *s, sqlite3 **ret, struct err *e);
 void slated_log(struct slated *s, const char *fmt, ...) __attribute__((format(printf, 2, 3)));

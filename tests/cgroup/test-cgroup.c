@@ -12,6 +12,7 @@
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -21,6 +22,9 @@
 #include "cgroup.h"
 
 #define MIB (1024 * 1024ULL)
+#ifndef CLONE_INTO_CGROUP
+#define CLONE_INTO_CGROUP 0x200000000ULL
+#endif
 #define WAIT_MS 5000
 
 static char skip_reason[600]; /* why nothing here can run on this machine; "" when it can */
@@ -456,6 +460,37 @@ static void test_open_close_leaves_nothing(void **state) {
     assert_string_equal(before, after);
 }
 
+/* struct clone_args up to CLONE_ARGS_SIZE_VER2, as the launcher spells it. */
+struct clone_args_v2 {
+    uint64_t flags, pidfd, child_tid, parent_tid, exit_signal, stack, stack_size, tls, set_tid, set_tid_size, cgroup;
+};
+
+/* v2: the launcher's way in: clone3() starts the child inside, through the group's O_PATH folder fd. */
+static void test_clone_into_cgroup(void **state) {
+    (void)state;
+    REQUIRE_CGROUPS();
+    if (version != 2) {
+        print_message("skipped: v1 has no CLONE_INTO_CGROUP (the launcher uses cgroup_procs_fds there)\n");
+        skip();
+    }
+    char folders[CGROUP_PROCS_MAX][PATH_MAX];
+    struct cgroups *c = open_instance(0, "clone3");
+    struct cgroup *g = create_group(0, c, "org.example.clone", NULL);
+    struct clone_args_v2 args = {
+        .flags = CLONE_INTO_CGROUP, .exit_signal = SIGCHLD, .cgroup = (uint64_t)cgroup_dir_fd(g)};
+    long pid = syscall(SYS_clone3, &args, sizeof args);
+    if (pid == 0)
+        child_pause(fx.sh);
+    assert_true(pid > 0);
+    fx.kids[fx.n_kids++] = (pid_t)pid;
+    wait_ready();
+    folders_of((pid_t)pid, "clone3", "org.example.clone", folders);
+    kill_group(g);
+    struct child ch = {(pid_t)pid, -1};
+    assert_int_equal(WTERMSIG(reap(&ch)), SIGKILL);
+    destroy_group(0);
+}
+
 static void test_bad_names(void **state) {
     (void)state;
     REQUIRE_CGROUPS();
@@ -610,7 +645,8 @@ static void test_pids_max(void **state) {
 static void test_two_instances(void **state) {
     (void)state;
     REQUIRE_CGROUPS();
-    char fa[CGROUP_PROCS_MAX][PATH_MAX], fb[CGROUP_PROCS_MAX][PATH_MAX];
+    char fa[CGROUP_PROCS_MAX][PATH_MAX], fb[CGROUP_PROCS_MAX][PATH_MAX], before[4096], after[4096];
+    read_self_cgroup(before, sizeof before);
     struct cgroups *a = open_instance(0, "a");
     struct cgroups *b = open_instance(1, "b");
     struct cgroup *ga = create_group(0, a, "org.example.hello", NULL);
@@ -641,13 +677,16 @@ static void test_two_instances(void **state) {
     destroy_group(1);
     fx.c[1] = cgroups_close(fx.c[1]);
     assert_gone(fb, nb);
+    read_self_cgroup(after, sizeof after);
+    assert_string_equal(before, after);
 }
 
 /* A slated that dies leaves its groups: one of the same instance name empties and reuses them. */
 static void test_leftover_group_reused(void **state) {
     (void)state;
     REQUIRE_CGROUPS();
-    char inst[64], folders[CGROUP_PROCS_MAX][PATH_MAX];
+    char inst[64], folders[CGROUP_PROCS_MAX][PATH_MAX], before[4096], after[4096];
+    read_self_cgroup(before, sizeof before);
     /* On v2 slated leaves its own cgroup for a leaf; the one that dies must be the only process to leave it. */
     open_instance(0, "holder");
     instance_name(inst, sizeof inst, "crashed");
@@ -691,11 +730,15 @@ static void test_leftover_group_reused(void **state) {
     destroy_group(0);
     fx.c[1] = cgroups_close(fx.c[1]);
     assert_gone(folders, n);
+    fx.c[0] = cgroups_close(fx.c[0]);
+    read_self_cgroup(after, sizeof after);
+    assert_string_equal(before, after);
 }
 
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(test_open_close_leaves_nothing, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_clone_into_cgroup, setup, teardown),
         cmocka_unit_test_setup_teardown(test_bad_names, setup, teardown),
         cmocka_unit_test_setup_teardown(test_memory_max_oom_kills, setup, teardown),
         cmocka_unit_test_setup_teardown(test_set_limits, setup, teardown),

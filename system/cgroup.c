@@ -23,9 +23,9 @@ enum {
 static const char *const ctrl_names[] = {"memory", "freezer", "pids"};
 #define N_CTRL 3
 
-#define DAEMON_LEAF "daemon"  /* v2: where slated sits while it hands controllers to its groups */
-#define KILL_WAIT_MS 2000     /* how long the v1 kill waits for a group to empty */
-#define GROUP_NAME_MAX 200    /* app ids; NAME_MAX leaves room */
+#define DAEMON_LEAF "daemon" /* v2: where slated sits while it hands controllers to its groups */
+#define KILL_WAIT_MS 2000    /* how long the v1 kill waits for a group to empty */
+#define GROUP_NAME_MAX 200   /* app ids; NAME_MAX leaves room */
 #define INSTANCE_NAME_MAX 64
 
 static inline void closep(int *fd) {
@@ -413,7 +413,8 @@ struct cgroups {
  * leaf and enables the controllers in <own>; later ones find <own> here rather
  * than in /proc/self/cgroup (which names the leaf now); closing the instance
  * whose leaf holds the process moves it to another's, and the last one moves
- * it home and disables what the first enabled.
+ * it home and disables what the first enabled. A child forked meanwhile
+ * inherits this along with its parent's place, which is where it sits too.
  */
 static pthread_mutex_t home_lock = PTHREAD_MUTEX_INITIALIZER;
 static struct cgroups *home_users;  /* open v2 instances of this process */
@@ -828,8 +829,7 @@ int cgroup_freeze(struct cgroup *g, bool frozen, struct err *e) {
         return group_write(g, CTRL_FREEZER, "freezer.state", frozen ? "FROZEN" : "THAWED", e);
     int r = write_at(g->dir_fd[0], "cgroup.freeze", frozen ? "1" : "0");
     if (r == -ENOENT)
-        return err_set(e, -EOPNOTSUPP, "cgroup %s/%s: no cgroup.freeze (Linux 5.2 has it)", g->c->h[0].path,
-                       g->name);
+        return err_set(e, -EOPNOTSUPP, "cgroup %s/%s: no cgroup.freeze (Linux 5.2 has it)", g->c->h[0].path, g->name);
     return r < 0 ? group_fail(g, 0, "cgroup.freeze", r, e) : 0;
 }
 

@@ -52,9 +52,11 @@ static void install_app(struct daemon *d, const char *id, const char *binary, co
     char *elf = test_read(binary, &len);
     test_write(bpath, elf, len, 0755);
     char *err = NULL;
-    if (run_slate(NULL, &err, "pack", src, "--key", d->dev.app_key, "-o", slp, NULL) != 0 ||
-        run_slate(NULL, &err, "--root", d->dev.root, "install", slp, NULL) != 0)
-        fail_msg("packing or installing %s: %s", id, err);
+    if (run_slate(NULL, &err, "pack", src, "--key", d->dev.app_key, "-o", slp, NULL) != 0)
+        fail_msg("packing %s: %s", id, err);
+    free(err);
+    if (run_slate(NULL, &err, "--root", d->dev.root, "install", slp, NULL) != 0)
+        fail_msg("installing %s: %s", id, err);
     free(err);
     free(elf);
     free(src);
@@ -546,7 +548,9 @@ static void test_shutdown_and_refusals(void **state) {
 static void test_retired_refused(void **state) {
     NEED_SLATED();
     struct daemon *d = *state;
-    char *src = test_app_source(d->dev.dir, "old", test_manifest("org.test.old", "1.0.0", 1, "app"), 1);
+    char *manifest = test_manifest("org.test.old", "1.0.0", 1, "app");
+    char *src = test_app_source(d->dev.dir, "old", manifest, 1);
+    free(manifest);
     char *slp = test_fmt("%s/old.slp", d->dev.dir);
     assert_int_equal(run_slate(NULL, NULL, "pack", src, "--key", d->dev.app_key, "-o", slp, NULL), 0);
     assert_int_equal(run_slate(NULL, NULL, "--root", d->dev.root, "install", slp, NULL), 0);

@@ -51,3 +51,6 @@ int verb_ps(struct cli *c);
 int verb_logs(struct cli *c);
 
 const struct verb *verb_find(const char *name);
+
+/* Ask slated, when it runs on c->root, to stop the app id and its services; 0 or an exit status. */
+int daemon_stop_package(struct cli *c, const char *id);

@@ -348,3 +348,46 @@ int verb_logs(struct cli *c) {
     session_close(&s);
     return status;
 }
+
+/* Stop one unit on an open session; "not running" is fine. */
+static int stop_unit(struct session *s, const char *name) {
+    uint8_t buf[512];
+    struct ipc_msg m;
+    struct ipc_view v;
+    struct err e = {0};
+    int r;
+    ipc_msg_init(&m, buf, sizeof buf, MSG_STOP, ipc_serial_next(&s->serial), 0);
+    ipc_msg_add_string(&m, F_ID, name);
+    if ((r = ipc_send(s->fd, &m, &e)) < 0 || (r = receive_reply(s, ipc_msg_serial(&m), NULL, NULL, &v, &e)) < 0)
+        return cli_fail(&e);
+    ipc_view_finish(&v);
+    return 0;
+}
+
+int daemon_stop_package(struct cli *c, const char *id) {
+    struct session s;
+    struct ipc_view v;
+    struct ps ps = {0};
+    struct err e = {0};
+    uint8_t buf[64];
+    struct ipc_msg m;
+    size_t n = strlen(id);
+    int r, status = 0;
+
+    if (session_open(c, &s, &e) < 0) {
+        session_close(&s);
+        return e.code == -E_STATE ? 0 : cli_fail(&e); /* no slated: nothing runs */
+    }
+    ipc_msg_init(&m, buf, sizeof buf, MSG_PS, ipc_serial_next(&s.serial), 0);
+    if ((r = ipc_send(s.fd, &m, &e)) < 0 || (r = receive_reply(&s, ipc_msg_serial(&m), collect_row, &ps, &v, &e)) < 0)
+        status = cli_fail(&e);
+    else
+        ipc_view_finish(&v);
+    for (size_t i = 0; status == 0 && i < ps.n; i++)
+        if (ps.rows[i].pid && strncmp(ps.rows[i].name, id, n) == 0 &&
+            (ps.rows[i].name[n] == '\0' || ps.rows[i].name[n] == '@'))
+            status = stop_unit(&s, ps.rows[i].name);
+    free(ps.rows);
+    session_close(&s);
+    return status;
+}

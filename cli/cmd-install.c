@@ -32,6 +32,9 @@ int verb_remove(struct cli *c) {
     int r = open_for_writing(c, 1, "one package id expected", &d, &e);
     if (r != 0)
         return r;
+    /* A running app (and its services) stops first: nothing may run from a folder being removed. */
+    if ((r = daemon_stop_package(c, c->argv[1])) != 0)
+        return r;
     if (remove_package(d, c->argv[1], &e) < 0)
         return cli_fail(&e);
     printf("removed %s\n", c->argv[1]);

@@ -10,6 +10,7 @@
 
 #define APPS_DIR "var/lib/slate/apps"
 #define STAGING_DIR "var/lib/slate/staging"
+#define DATA_DIR "var/lib/slate/data" /* each app's private data, <id>/ (written by the app under slated) */
 #define LOCK_FILE "var/lib/slate/lock"
 #define INTENT_FILE "var/lib/slate/intent"
 

@@ -219,6 +219,9 @@ int remove_package(struct device *d, const char *id, struct err *e) {
     snprintf(path, sizeof path, "%s/%s", APPS_DIR, id);
     if (rm_rf_at(d->rootfd, path) == 0) /* the database no longer names it: recovery finishes any leftover */
         device_intent_end(d);
+    /* Its data goes with it, as its settings went with the database rows. */
+    snprintf(path, sizeof path, "%s/%s", DATA_DIR, id);
+    rm_rf_at(d->rootfd, path);
     return 0;
 }
 

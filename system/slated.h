@@ -72,6 +72,7 @@ struct unit {
     struct loop_source *out_src, *err_src;
     struct line_splitter out_lines, err_lines;
     int log_fd;
+    uint64_t log_bytes; /* in the log file, to rotate it */
     uint64_t started_us; /* CLOCK_MONOTONIC */
     uint64_t budget;     /* memory.max in bytes */
     bool network;

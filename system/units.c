@@ -19,7 +19,6 @@
 #include "slated.h"
 #include "util.h"
 
-#define DATA_DIR "var/lib/slate/data"
 #define LOG_DIR "var/log/slate"
 #define PIDS_MAX 256
 #define RESTART_DELAY_MIN_US 100000ULL
@@ -69,6 +68,8 @@ static struct unit *unit_new(struct slated *s, const char *id, const char *servi
 
 /* ---- logging ---- */
 
+static int open_log_file(struct unit *u);
+
 /* Append a line to the unit's ring and file, and tell followers. */
 static void unit_record(struct unit *u, uint8_t stream, const char *text, size_t len) {
     struct log_line l = {.time_us = realtime_us(), .pid = (uint32_t)u->pid, .stream = stream, .text = text};
@@ -81,8 +82,16 @@ static void unit_record(struct unit *u, uint8_t stream, const char *text, size_t
         log_format_time(l.time_us, when, sizeof when);
         int n = snprintf(line, sizeof line, "%s %s[%d] %s: %.*s\n", when, u->name, (int)u->pid,
                          names[stream < 3 ? stream : 0], (int)l.len, text);
-        if (n > 0)
-            (void)!write(u->log_fd, line, (size_t)n < sizeof line ? (size_t)n : sizeof line - 1);
+        if (n > 0) {
+            size_t len = (size_t)n < sizeof line ? (size_t)n : sizeof line - 1;
+            if (write(u->log_fd, line, len) > 0)
+                u->log_bytes += len;
+        }
+        /* A chatty app keeps at most two files' worth on disk: this one and NAME.log.1. */
+        if (u->log_bytes > LOG_FILE_MAX) {
+            close(u->log_fd);
+            u->log_fd = open_log_file(u);
+        }
     }
 }
 
@@ -98,7 +107,7 @@ void unit_log(struct unit *u, const char *fmt, ...) {
     slated_log(u->s, "%s: %s", u->name, text);
 }
 
-/* The file keeps the last LOG_FILE_MAX bytes or so: at start, a larger one moves to NAME.log.1. */
+/* The file keeps the last LOG_FILE_MAX bytes or so: a larger one moves to NAME.log.1. */
 static int open_log_file(struct unit *u) {
     char path[PATH_BYTES_MAX], old[PATH_BYTES_MAX + 8];
     struct stat st;
@@ -112,7 +121,10 @@ static int open_log_file(struct unit *u) {
         renameat(dirfd, path, dirfd, old);
     }
     int fd = openat(dirfd, path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC | O_NOFOLLOW, 0640);
-    return fd < 0 ? -errno : fd;
+    if (fd < 0)
+        return -errno;
+    u->log_bytes = fstat(fd, &st) == 0 ? (uint64_t)st.st_size : 0;
+    return fd;
 }
 
 struct line_ctx {

@@ -259,6 +259,32 @@ static void test_start_ps_logs_stop(void **state) {
     /* Settings outlive the run: the second start counts 2. */
     start_ok(d, "org.test.life");
     free(wait_log(d, "org.test.life", "event=start starts=2", 5000));
+
+    /* Removing a running app stops it first; its data and settings go with it. */
+    char *data = test_fmt("%s/var/lib/slate/data/org.test.life", d->dev.root);
+    assert_true(test_exists(data));
+    assert_int_equal(run_slate(&out, &err, "--root", d->dev.root, "remove", "org.test.life", NULL), 0);
+    free(out);
+    free(err);
+    log = app_log(d, "org.test.life");
+    assert_non_null(strstr(log, "stopped (exited with status 0)"));
+    free(log);
+    assert_false(test_exists(data));
+    free(data);
+    wait_state(d, "org.test.life", "stopped", 100);
+    install_app(d, "org.test.life", testapp, NULL, NULL);
+    start_ok(d, "org.test.life");
+    /* A fresh install starts afresh: its log (kept across runs) shows a second "starts=1". */
+    for (uint64_t end = now_ms() + 5000;; usleep(20000)) {
+        log = app_log(d, "org.test.life");
+        const char *first = strstr(log, "event=start starts=1 ");
+        bool twice = first && strstr(first + 1, "event=start starts=1 ");
+        free(log);
+        if (twice)
+            break;
+        if (now_ms() > end)
+            fail_msg("the reinstalled app did not start afresh");
+    }
     assert_int_equal(daemon_stop(d), 0);
 }
 

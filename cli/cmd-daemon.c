@@ -291,8 +291,11 @@ static int print_line(void *ud, const struct ipc_view *v) {
     ipc_msg_get_u32(v, F_STREAM, &stream, NULL);
     ipc_msg_get_u64(v, F_TIME_US, &t, NULL);
     log_format_time(t, when, sizeof when);
-    printf("%s %s[%u]%s %s\n", when, name, pid, stream == LOG_SLATED ? " slated:" : stream == LOG_STDERR ? " !" : "",
-           text);
+    /* Plain output goes as it is; everything else says what it is: slated's word, stderr, a priority. */
+    if (stream == LOG_STDOUT)
+        printf("%s %s[%u] %s\n", when, name, pid, text);
+    else
+        printf("%s %s[%u] %s: %s\n", when, name, pid, log_label((uint8_t)stream), text);
     return 0;
 }
 

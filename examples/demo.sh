@@ -93,4 +93,42 @@ show "$slate" keygen "$demo/stranger"
 show "$slate" pack "$demo/hello-1" --key "$demo/stranger.key" -o "$demo/stranger.slp"
 refused "$slate" --root "$demo/old-phone" install "$demo/stranger.slp"
 
+step "slated runs apps: a phone at API level 3 starts the clock, sandboxed, with its time service on demand"
+if [ "$(id -u)" != 0 ]; then
+    echo "(skipped: slated's sandboxes and cgroups need root; run make run as root to see this part)"
+else
+    show "$slate" --root "$demo/phone" init --api-level 3 --min-api-level 1 --release 2027.03
+    show "$slate" --root "$demo/phone" trust "$demo/publisher.pub"
+    mkdir -p "$demo/clock/files/bin"
+    cp examples/clock/manifest "$demo/clock/manifest"
+    cp "$build/examples/clock/clock" "$build/examples/clock/time-service" "$demo/clock/files/bin/"
+    show "$slate" pack "$demo/clock" --key "$demo/publisher.key" -o "$demo/clock.slp"
+    show "$slate" --root "$demo/phone" install "$demo/clock.slp"
+    show "$slate" --root "$demo/phone" install "$demo/hello-2.1.0.slp"
+    # slated says it is ready by writing a newline on the fd it is given (s6 style).
+    printf '$ %s --root %s --freeze-delay 1000 &\n' "$build/system/slated" "$demo/phone"
+    exec 3< <("$build/system/slated" --root "$demo/phone" --ready-fd 4 --freeze-delay 1000 \
+        4>&1 >"$demo/slated.log" 2>&1)
+    slated_pid=$!
+    trap 'kill -TERM $slated_pid 2>/dev/null || true' EXIT
+    read -r -t 10 <&3 || { cat "$demo/slated.log"; echo "demo: slated did not start" >&2; exit 1; }
+    show "$slate" --root "$demo/phone" start org.example.clock
+    sleep 3.2
+    show "$slate" --root "$demo/phone" ps
+    show "$slate" --root "$demo/phone" logs org.example.clock
+    step "Another app comes to the foreground and ends: the clock pauses, then resumes where it was"
+    show "$slate" --root "$demo/phone" start org.example.hello
+    sleep 0.5
+    show "$slate" --root "$demo/phone" logs org.example.hello
+    sleep 1.2
+    show "$slate" --root "$demo/phone" ps
+    show "$slate" --root "$demo/phone" stop org.example.clock
+    show "$slate" --root "$demo/phone" logs org.example.clock
+    step "SIGTERM: slated stops what runs, in order, and leaves nothing behind"
+    kill -TERM "$slated_pid"
+    wait "$slated_pid" || true
+    trap - EXIT
+    tail -n 4 "$demo/slated.log"
+fi
+
 printf '\nThe demo devices are in %s; try: %s --root %s/old-phone list\n' "$demo" "$slate" "$demo"

@@ -77,7 +77,7 @@ enum proto_field {
     F_LENGTH = 28,       /* u64 */
     F_BUDGET = 29,       /* u64 bytes, 0: none */
     F_RESTARTS = 30,     /* u32 */
-    F_STREAM = 31,       /* u32: 1 stdout, 2 stderr, 0 slated */
+    F_STREAM = 31,       /* u32: 1 stdout, 2 stderr, 0 slated; bits 4-7: slate_log's priority + 1 (logbuf.h) */
 };
 
 #define PROTO_MINOR 0

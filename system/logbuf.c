@@ -108,3 +108,22 @@ void log_format_time(uint64_t time_us, char *buf, size_t size) {
     if (n > 0 && n < size)
         snprintf(buf + n, size - n, ".%03uZ", (unsigned)(time_us / 1000 % 1000));
 }
+
+int log_parse_priority(const char *line, size_t len, const char *tag, size_t *ret_skip) {
+    if (len < 3 || line[0] != '<' || line[1] < '0' || line[1] > '7' || line[2] != '>')
+        return -1;
+    size_t skip = 3, n = strlen(tag);
+    if (len >= skip + n + 2 && memcmp(line + skip, tag, n) == 0 && line[skip + n] == ':' && line[skip + n + 1] == ' ')
+        skip += n + 2;
+    *ret_skip = skip;
+    return line[1] - '0';
+}
+
+const char *log_label(uint8_t stream) {
+    static const char *const streams[] = {"slated", "stdout", "stderr"};
+    static const char *const priorities[] = {"emerg", "alert", "crit", "error", "warning", "notice", "info", "debug"};
+    int prio = LOG_PRIORITY(stream);
+    if (prio >= 0 && prio < 8)
+        return priorities[prio];
+    return LOG_STREAM(stream) < 3 ? streams[LOG_STREAM(stream)] : "?";
+}

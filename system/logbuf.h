@@ -14,6 +14,18 @@ enum log_stream {
     LOG_STDERR = 2,
 };
 
+/*
+ * log_line.stream: the stream in the low 4 bits; in the high 4, the syslog
+ * priority + 1 of a line written by slate_log ("<6>tag: text" on stderr, kept
+ * as the text alone), 0 for a line without one.
+ */
+#define LOG_STREAM(s) ((s) & 0x0f)
+#define LOG_PRIORITY(s) (((s) >> 4) - 1) /* -1: none */
+#define LOG_WITH_PRIORITY(stream, prio) ((uint8_t)((stream) | ((prio) + 1) << 4))
+
+/* A line from slate_log ("<N>TAG: TEXT"): its priority, and the text with the prefix (and TAG when it is tag) cut. */
+int log_parse_priority(const char *line, size_t len, const char *tag, size_t *ret_skip);
+
 struct log_line {
     uint64_t time_us; /* CLOCK_REALTIME */
     uint32_t pid;
@@ -51,6 +63,9 @@ void line_split(struct line_splitter *s, const char *data, size_t n, void (*fn)(
                 void *ud);
 /* Hand out what is left (an unterminated last line). */
 void line_flush(struct line_splitter *s, void (*fn)(void *ud, const char *line, size_t len), void *ud);
+
+/* How a line is labelled for a person: "slated", "stdout", "stderr", or slate_log's priority ("info", "error" ...). */
+const char *log_label(uint8_t stream);
 
 /* "2026-11-25T03:42:22.123Z" into buf (at least 25 bytes). */
 void log_format_time(uint64_t time_us, char *buf, size_t size);

@@ -59,6 +59,8 @@ struct unit {
     enum unit_state state;
     bool frozen;
     bool stop_requested;
+    bool was_foreground;  /* stopped while in the foreground: the previous app returns when it ends */
+    uint64_t foreground_us; /* when it last came to the foreground (CLOCK_MONOTONIC) */
     bool said_hello; /* uses the SDK: gets lifecycle events */
 
     /* while running */

@@ -72,16 +72,22 @@ static int open_log_file(struct unit *u);
 
 /* Append a line to the unit's ring and file, and tell followers. */
 static void unit_record(struct unit *u, uint8_t stream, const char *text, size_t len) {
+    size_t skip;
+    int prio = stream == LOG_STDERR ? log_parse_priority(text, len, u->name, &skip) : -1;
+    if (prio >= 0) {
+        stream = LOG_WITH_PRIORITY(stream, prio);
+        text += skip;
+        len -= skip;
+    }
     struct log_line l = {.time_us = realtime_us(), .pid = (uint32_t)u->pid, .stream = stream, .text = text};
     l.len = (uint16_t)(len < LOG_LINE_MAX ? len : LOG_LINE_MAX);
     logbuf_append(&u->log, &l);
     control_log_line(u->s, u, &l);
     if (u->log_fd >= 0) {
         char when[32], line[LOG_LINE_MAX + 160];
-        static const char *const names[] = {"slated", "stdout", "stderr"};
         log_format_time(l.time_us, when, sizeof when);
-        int n = snprintf(line, sizeof line, "%s %s[%d] %s: %.*s\n", when, u->name, (int)u->pid,
-                         names[stream < 3 ? stream : 0], (int)l.len, text);
+        int n = snprintf(line, sizeof line, "%s %s[%d] %s: %.*s\n", when, u->name, (int)u->pid, log_label(stream),
+                         (int)l.len, text);
         if (n > 0) {
             size_t len = (size_t)n < sizeof line ? (size_t)n : sizeof line - 1;
             if (write(u->log_fd, line, len) > 0)
@@ -231,6 +237,7 @@ static void to_foreground(struct unit *u, bool fresh) {
     }
     s->foreground = u;
     u->state = UNIT_FOREGROUND;
+    u->foreground_us = now_us();
     /* A fresh app gets its start event once it says hello (unit_hello); should it never (an app
      * without the SDK), the previous app leaves the screen when its timer runs out. */
     if (!fresh)
@@ -613,8 +620,10 @@ int unit_stop(struct unit *u, struct err *e) {
         return 0;
     u->stop_requested = true;
     u->state = UNIT_STOPPING;
-    if (u->s->foreground == u)
+    if (u->s->foreground == u) {
         u->s->foreground = NULL;
+        u->was_foreground = true;
+    }
     freeze(u, false);
     if (u->said_hello) {
         send_event(u, EVENT_STOP, 0);
@@ -672,15 +681,30 @@ static void release_run(struct unit *u) {
     u->n_conn_inodes = 0;
 }
 
+/* The foreground app went away: the one the user saw before it comes back, as on a phone. */
+static void restore_previous(struct slated *s) {
+    struct unit *best = NULL;
+    if (s->foreground || s->shutting_down)
+        return;
+    for (struct unit *v = s->units; v; v = v->next)
+        if (unit_running(v) && !v->service[0] && v->state != UNIT_STOPPING &&
+            (!best || v->foreground_us > best->foreground_us))
+            best = v;
+    if (best)
+        to_foreground(best, false);
+}
+
 static int on_child(struct loop_source *src, const siginfo_t *si, void *userdata) {
     struct unit *u = userdata;
     struct slated *s = u->s;
     bool clean = si->si_code == CLD_EXITED && si->si_status == 0;
     (void)src;
 
+    bool was_foreground = s->foreground == u || u->was_foreground;
     describe_end(u, si);
     release_run(u);
     timer_cancel(u);
+    u->was_foreground = false;
     if (s->foreground == u)
         s->foreground = NULL;
     if (u->stop_requested) {
@@ -709,6 +733,8 @@ static int on_child(struct loop_source *src, const siginfo_t *si, void *userdata
         close(u->log_fd);
     u->log_fd = -1;
     u->pid = 0;
+    if (was_foreground)
+        restore_previous(s);
     slated_unit_ended(s);
     return 0;
 }

@@ -322,6 +322,9 @@ static void test_lifecycle_freeze(void **state) {
     char *out = NULL;
     assert_int_equal(run_slate(&out, NULL, "--root", d->dev.root, "stop", "org.test.life", NULL), 0);
     free(out);
+    /* The foreground app went away: the one before it returns, as on a phone. */
+    free(wait_log(d, "org.other.life", "event=resume", 5000));
+    wait_state(d, "org.other.life", "foreground", 1000);
     start_ok(d, "org.test.life");
     free(wait_log(d, "org.test.life", "restored=saved-at-trim", 5000));
     assert_int_equal(daemon_stop(d), 0);

@@ -342,6 +342,12 @@ static int on_channel(struct loop_source *src, int fd, uint32_t events, void *us
     return 0;
 }
 
+/* What the loop does when the channel wakes it: read and handle what waits, flush what is queued. */
+void appchan_receive(struct unit *u) {
+    if (u->chan_fd >= 0)
+        on_channel(u->chan_src, u->chan_fd, EPOLLIN | (outq_empty(&u->chan_q) ? 0 : EPOLLOUT), u);
+}
+
 int appchan_attach(struct unit *u, int fd) {
     fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK);
     u->chan_fd = fd;

@@ -372,21 +372,27 @@ static int on_accept(struct loop_source *src, int fd, uint32_t events, void *use
             close(cfd);
             continue;
         }
-        struct conn *c = calloc(1, sizeof *c);
-        if (!c) {
-            close(cfd);
-            continue;
-        }
-        c->s = s;
-        c->fd = cfd;
-        if (loop_add_io(s->loop, cfd, EPOLLIN, on_conn, c, &c->src) < 0) {
-            close(cfd);
-            free(c);
-            continue;
-        }
-        c->next = s->conns;
-        s->conns = c;
+        control_attach(s, cfd);
     }
+}
+
+int control_attach(struct slated *s, int fd) {
+    struct conn *c = calloc(1, sizeof *c);
+    int r;
+    if (!c) {
+        close(fd);
+        return -ENOMEM;
+    }
+    c->s = s;
+    c->fd = fd;
+    if ((r = loop_add_io(s->loop, fd, EPOLLIN, on_conn, c, &c->src)) < 0) {
+        close(fd);
+        free(c);
+        return r;
+    }
+    c->next = s->conns;
+    s->conns = c;
+    return 0;
 }
 
 int control_open(struct slated *s, struct err *e) {

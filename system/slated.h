@@ -147,6 +147,8 @@ int unit_service_connect(struct unit *svc, int *ret_client_fd, struct err *e);
 /* appchan.c: slated's side of app channels */
 int appchan_attach(struct unit *u, int fd);
 void appchan_detach(struct unit *u);
+/* Read and handle what the app sent, as when the loop finds the channel readable (tests and fuzzers call it). */
+void appchan_receive(struct unit *u);
 int appchan_send_event(struct unit *u, uint32_t event, uint32_t level);
 int appchan_send(struct unit *u, const struct ipc_msg *m);
 /* Called when an event's callback returned (or it timed out). */
@@ -156,6 +158,8 @@ void fetch_cancel_all(struct unit *u);
 /* control.c */
 int control_open(struct slated *s, struct err *e);
 void control_close(struct slated *s);
+/* Serve a client on fd (connected, nonblocking, SOCK_SEQPACKET), which becomes the connection's (closed on failure). */
+int control_attach(struct slated *s, int fd);
 /* Tell each `slate logs -f` that follows u (or everything) about a new line. */
 void control_log_line(struct slated *s, const struct unit *u, const struct log_line *l);
 /* A STOP request waits for the unit to end. */

@@ -383,7 +383,8 @@ static int load_launch(struct slated *s, const char *id, const char *service, st
 static int on_child(struct loop_source *src, const siginfo_t *si, void *userdata);
 
 static int prepare_cgroup(struct unit *u, struct err *e) {
-    struct cgroup_limits lim = {.memory_max = u->budget, .memory_high = 0, .pids_max = PIDS_MAX};
+    /* The budget holds swap too: an app may not page its way past it. */
+    struct cgroup_limits lim = {.memory_max = u->budget, .pids_max = PIDS_MAX, .no_swap = true};
     if (u->cg)
         return cgroup_set_limits(u->cg, &lim, e);
     return cgroup_create(u->s->cgroups, u->name, &lim, &u->cg, e);

@@ -1,0 +1,180 @@
+#!/usr/bin/env bash
+# bench/slated.sh: slated launching an app (`slate start` to the app's main) vs bwrap, and slated's idle memory.
+#
+# 1. Launch. The app (bench/slated-app.c, an SDK app) reads CLOCK_MONOTONIC first thing in main
+#    and leaves the value in its data folder; the driver (bench/slated-driver.c) takes t0 just
+#    before it starts the command and subtracts. Side by side, interleaved, in one run:
+#    - `slate --root R start ID`: the whole user path (the CLI process, the control socket,
+#      slated loading the app from its database, making the sandbox), to the app's main;
+#    - MSG_START sent by the driver on a control connection it keeps open (no CLI process);
+#    - bwrap starting the same installed binary with the same isolation (user, mount, pid, ipc,
+#      uts and net namespaces, the same read-only binds, /proc, /dev, /tmp, no capabilities)
+#      and a seccomp filter equivalent to slated's (compiled by the driver with libseccomp);
+#    - the same bwrap without a filter (the issue's reference), the binary alone, and
+#      `slate --help` (what the CLI process costs by itself).
+#    Goal (the issue): at most half of bwrap's launch time.
+# 2. Memory: slated's VmRSS and Pss (smaps_rollup) when idle with 10 apps installed, before
+#    any start, after starting and stopping each once, and after the launch runs; then where
+#    its resident pages are (per mapping, from /proc/PID/smaps). Goal: under 2 MB resident.
+#
+# Needs root (slated's cgroups; this machine has cgroup v1) and bubblewrap (installed from
+# Debian when missing). Prints figures; fails only when something breaks.
+#
+#   bench/slated.sh                   # BUILD_DIR=... for another build folder (release by default)
+#   RUNS=500 WARMUP=30 bench/slated.sh
+#   KEEP=1 bench/slated.sh            # keep the work folder (every launch's times, slated's log, smaps)
+set -euo pipefail
+
+REPO=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+BUILD=${BUILD_DIR:-$REPO/build-bench}
+RUNS=${RUNS:-200}
+WARMUP=${WARMUP:-20}
+NAPPS=10
+. "$REPO/bench/common.sh"
+
+[ "$(id -u)" = 0 ] || die "slated needs root here (it makes cgroups)"
+if ! command -v bwrap >/dev/null; then
+    say "installing bubblewrap"
+    DEBIAN_FRONTEND=noninteractive apt-get install -y bubblewrap >/dev/null ||
+        { apt-get update >/dev/null && DEBIAN_FRONTEND=noninteractive apt-get install -y bubblewrap >/dev/null; }
+fi
+command -v bwrap >/dev/null || die "bwrap is missing"
+
+if [ ! -f "$BUILD/build.ninja" ]; then
+    say "configuring $BUILD (release)"
+    meson setup "$BUILD" "$REPO" --buildtype=release >/dev/null
+fi
+say "building slate, slated, libslate, the driver and the app in $BUILD"
+ninja -C "$BUILD" -j2 cli/slate system/slated lib/libslate.so.1.0.0 tests/sandbox/slated-driver \
+    tests/sandbox/slated-app >/dev/null
+SLATE=$BUILD/cli/slate
+SLATED=$BUILD/system/slated
+DRIVER=$BUILD/tests/sandbox/slated-driver
+APP=$BUILD/tests/sandbox/slated-app
+LIBSLATE=$(readlink -f "$BUILD/lib/libslate.so.1")
+for f in "$SLATE" "$SLATED" "$DRIVER" "$APP"; do [ -x "$f" ] || die "missing $f"; done
+
+WORK=$(mktemp -d /tmp/slate-slated-XXXXXX)
+SLATED_PID=
+cleanup() {
+    if [ -n "$SLATED_PID" ] && kill -0 "$SLATED_PID" 2>/dev/null; then
+        kill -TERM "$SLATED_PID" 2>/dev/null || true
+        for _ in $(seq 100); do kill -0 "$SLATED_PID" 2>/dev/null || break; sleep 0.05; done
+        kill -0 "$SLATED_PID" 2>/dev/null && kill -KILL "$SLATED_PID" 2>/dev/null
+        wait "$SLATED_PID" 2>/dev/null || true
+    fi
+    if [ -n "${KEEP:-}" ]; then say "kept $WORK (launch.tsv: every launch; slated.log; smaps.N)"; else rm -rf "$WORK"; fi
+}
+trap cleanup EXIT
+unset SLATE_APP_PRELOAD SLATE_ROOT
+R=$WORK/root
+id_of() { printf 'org.bench.app%02d' "$1"; }
+DATA=$R/var/lib/slate/data
+
+say "a device root with $NAPPS apps installed ($WORK)"
+"$SLATE" --root "$R" init --api-level 3 --min-api-level 1 >/dev/null
+"$SLATE" keygen "$WORK/bench" >/dev/null
+"$SLATE" --root "$R" trust "$WORK/bench.pub" >/dev/null
+for i in $(seq "$NAPPS"); do
+    id=$(id_of "$i")
+    src=$WORK/src/$id
+    mkdir -p "$src/files/bin"
+    cp "$APP" "$src/files/bin/app"
+    printf '[package]\nid = %s\nversion = 1.0.0\napi_level = 3\nclass = app\n\n[app]\nexec = bin/app\nlabel = Bench %02d\n' \
+        "$id" "$i" >"$src/manifest"
+    "$SLATE" pack "$src" --key "$WORK/bench.key" -o "$WORK/$id.slp" >/dev/null
+    "$SLATE" --root "$R" install "$WORK/$id.slp" >/dev/null
+done
+
+say "starting slated"
+"$SLATED" --root "$R" 2>"$WORK/slated.log" &
+SLATED_PID=$!
+for _ in $(seq 200); do [ -f "$R/run/slate/ready" ] && break; sleep 0.05; done
+[ -f "$R/run/slate/ready" ] || { cat "$WORK/slated.log" >&2; die "slated did not become ready"; }
+
+# VmRSS and the smaps_rollup figures of slated, in KiB.
+MEM_ROWS=()
+measure() {
+    local what=$1 rss pss anon file pdirty
+    rss=$(awk '/^VmRSS:/ {print $2}' "/proc/$SLATED_PID/status")
+    pss=$(awk '$1 == "Pss:" {print $2}' "/proc/$SLATED_PID/smaps_rollup")
+    anon=$(awk '$1 == "Pss_Anon:" {print $2}' "/proc/$SLATED_PID/smaps_rollup")
+    file=$(awk '$1 == "Pss_File:" {print $2}' "/proc/$SLATED_PID/smaps_rollup")
+    pdirty=$(awk '$1 == "Private_Dirty:" {print $2}' "/proc/$SLATED_PID/smaps_rollup")
+    MEM_ROWS+=("| $what | $rss | $pss | $anon | $file | $pdirty |")
+    cp "/proc/$SLATED_PID/smaps" "$WORK/smaps.$((${#MEM_ROWS[@]}))"
+}
+
+sleep 1
+measure "idle, $NAPPS apps installed, none started yet"
+
+say "starting and stopping each app once (they stay in the SDK's loop until stopped)"
+for i in $(seq "$NAPPS"); do
+    id=$(id_of "$i")
+    mkdir -p "$DATA/$id"
+    rm -f "$DATA/$id/stamp"
+    : >"$DATA/$id/stay"
+    "$SLATE" --root "$R" start "$id" >/dev/null
+    for _ in $(seq 200); do [ -f "$DATA/$id/stamp" ] && break; sleep 0.01; done
+done
+sleep 0.5 # every app has said hello: each gets a stop event, not a SIGKILL
+APP_PID=$("$SLATE" --root "$R" ps --json | awk -v id="$(id_of "$NAPPS")" -F'"pid": ' \
+    'index($0, "\"" id "\"") { split($2, a, ","); print a[1] }')
+APP_RSS=$(awk '/^VmRSS:/ {print $2}' "/proc/$APP_PID/status" 2>/dev/null || echo "?")
+for i in $(seq "$NAPPS"); do
+    id=$(id_of "$i")
+    out=$("$SLATE" --root "$R" stop "$id")
+    case $out in *"exited with status 0"*) ;; *) die "$id did not stop cleanly: $out" ;; esac
+    rm -f "$DATA/$id/stay"
+done
+sleep 1
+measure "idle, after starting and stopping each once"
+
+say "launch timing: $RUNS rounds after $WARMUP warm-up rounds (slated, bwrap, the binary alone)"
+ID=$(id_of 1)
+mkdir -p "$WORK/bwrap-data" "$WORK/alone-data"
+"$DRIVER" bpf "$WORK/filter.bpf"
+# Check the bwrap line works before timing it (and that the filter lets the app run).
+LAUNCH=$("$DRIVER" launch --root "$R" --id "$ID" --slate "$SLATE" --app-dir "$R/var/lib/slate/apps/$ID/1.0.0" \
+    --libslate "$LIBSLATE" --bpf "$WORK/filter.bpf" --bwrap-data "$WORK/bwrap-data" \
+    --alone-data "$WORK/alone-data" --ld-path "$BUILD/lib" --runs "$RUNS" --warmup "$WARMUP" \
+    --raw "$WORK/launch.tsv")
+sleep 1
+measure "idle, after the $(( (RUNS + WARMUP) * 2 )) launches of the timing"
+
+echo
+echo "## slated vs bwrap: launch, from t0 to the app's first instruction of main"
+echo "(load average before: $(cut -d' ' -f1-3 /proc/loadavg); $(nproc) CPUs; kernel $(uname -r))"
+echo
+printf '%s\n' "$LAUNCH"
+echo
+echo "## slated's memory (KiB)"
+echo
+echo "| slated | VmRSS | Pss | Pss_Anon | Pss_File | Private_Dirty |"
+echo "|---|---|---|---|---|---|"
+printf '%s\n' "${MEM_ROWS[@]}"
+echo
+echo "For scale: one of the apps (libc + libslate, in the SDK's loop) had VmRSS $APP_RSS KiB."
+LAST=$WORK/smaps.${#MEM_ROWS[@]}
+RSS_KB=$(awk '/^VmRSS:/ {print $2}' "/proc/$SLATED_PID/status")
+if [ "$RSS_KB" -lt 2048 ]; then
+    echo "goal met: slated resident under 2 MB ($RSS_KB KiB)"
+else
+    echo "goal missed: slated resident $RSS_KB KiB, not under 2 MB (2048 KiB)"
+fi
+echo
+echo "Where slated's resident pages are (the last measurement; KiB; Private_Dirty is what slated alone pays):"
+echo
+echo "| mapping | Rss | Pss | Private_Dirty |"
+echo "|---|---|---|---|"
+awk '
+    /^[0-9a-f]+-[0-9a-f]+ / { name = (NF >= 6) ? $6 : "[anon]"; sub(".*/", "", name); next }
+    $1 == "Rss:" { rss[name] += $2 } $1 == "Pss:" { pss[name] += $2 } $1 == "Private_Dirty:" { pd[name] += $2 }
+    END { for (n in rss) if (rss[n] > 0) printf "%d %d %d %s\n", rss[n], pss[n], pd[n], n }' "$LAST" |
+    sort -rn | awk '
+    NR <= 15 { printf "| %s | %d | %d | %d |\n", $4, $1, $2, $3; next }
+    { r += $1; p += $2; d += $3; n++ }
+    END { if (n) printf "| %d others | %d | %d | %d |\n", n, r, p, d }'
+NLIBS=$(grep -c '\.so' /proc/"$SLATED_PID"/maps | tr -d ' ' || true)
+echo
+echo "slated maps $(awk '/\.so/ {print $6}' /proc/"$SLATED_PID"/maps | sort -u | wc -l) shared objects ($NLIBS mappings)."

@@ -293,7 +293,7 @@ static int print_line(void *ud, const struct ipc_view *v) {
     log_format_time(t, when, sizeof when);
     /* Plain output goes as it is; everything else says what it is: slated's word, stderr, a priority. */
     if (stream == LOG_STDOUT)
-        printf("%s %s[%u] %s\n", when, name, pid, text);
+        printf("%s %s[%u]: %s\n", when, name, pid, text);
     else
         printf("%s %s[%u] %s: %s\n", when, name, pid, log_label((uint8_t)stream), text);
     return 0;
@@ -387,7 +387,7 @@ int daemon_stop_package(struct cli *c, const char *id) {
     else
         ipc_view_finish(&v);
     for (size_t i = 0; status == 0 && i < ps.n; i++)
-        if (ps.rows[i].pid && strncmp(ps.rows[i].name, id, n) == 0 &&
+        if ((ps.rows[i].pid || strcmp(ps.rows[i].state, "backoff") == 0) && strncmp(ps.rows[i].name, id, n) == 0 &&
             (ps.rows[i].name[n] == '\0' || ps.rows[i].name[n] == '@'))
             status = stop_unit(&s, ps.rows[i].name);
     free(ps.rows);

@@ -143,13 +143,15 @@ static void call_watch(int fd) {
 static int loop(struct run *run, int chan, int sigfd, int evfd) {
     struct pollfd p[WATCH_MAX + 3];
     struct channel_event ev;
-    int r;
+    int r = 0;
 
     while (!run->stopped && !quitting) {
+        bool busy = false;
         /* Whatever arrived with a reply an SDK call waited for is queued already: dispatch it first. */
         if (chan >= 0) {
             while (!run->stopped && !quitting && (r = channel_next_event(&ev)) == 1)
                 dispatch(run, &ev);
+            busy = r == -EBUSY;
             if (r == -ECONNRESET) { /* slated went away: the app ends as if stopped */
                 if (run->cb.on_stop)
                     run->cb.on_stop(run->userdata);
@@ -160,7 +162,8 @@ static int loop(struct run *run, int chan, int sigfd, int evfd) {
         }
         size_t n = 0;
         p[n++] = (struct pollfd){.fd = evfd, .events = POLLIN};
-        p[n++] = (struct pollfd){.fd = chan >= 0 ? chan : sigfd, .events = POLLIN};
+        /* While another thread's call reads the channel, only its poke wakes us for it. */
+        p[n++] = (struct pollfd){.fd = busy ? -1 : chan >= 0 ? chan : sigfd, .events = POLLIN};
         pthread_mutex_lock(&watch_lock);
         for (size_t i = 0; i < n_watches; i++)
             p[n++] = (struct pollfd){.fd = watches[i].fd, .events = POLLIN};
@@ -169,6 +172,10 @@ static int loop(struct run *run, int chan, int sigfd, int evfd) {
             if (errno == EINTR)
                 continue;
             return -errno;
+        }
+        if (p[0].revents) {
+            uint64_t count;
+            (void)!read(evfd, &count, sizeof count);
         }
         if (chan < 0 && p[1].revents) {
             struct signalfd_siginfo si;
@@ -198,6 +205,7 @@ int slate_app_run(const struct slate_app_callbacks *callbacks, void *userdata) {
         return -errno;
     wake_fd = evfd;
     quitting = false;
+    channel_set_wake(evfd);
 
     int chan = channel_fd();
     if (chan < 0) {
@@ -214,6 +222,7 @@ int slate_app_run(const struct slate_app_callbacks *callbacks, void *userdata) {
         pthread_sigmask(SIG_SETMASK, &old, NULL);
     }
 out:
+    channel_set_wake(-1);
     wake_fd = -1;
     close(evfd);
     return r;

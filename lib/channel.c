@@ -12,16 +12,39 @@
 #include "keyfile.h"
 #include "proto.h"
 
-#define QUEUE_MAX 32
+#define QUEUE_MAX 4096 /* events slated sent while the app was busy; more means slated misbehaves */
 
 static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
 static pthread_once_t once = PTHREAD_ONCE_INIT;
 static int chan = -ENOTCONN; /* the fd, or why there is none */
 static uint32_t serial_counter;
 static char app_id[128];
-static struct channel_event queue[QUEUE_MAX];
-static size_t q_head, q_len;
+static struct channel_event *queue; /* a ring of q_cap entries, grown as needed */
+static size_t q_head, q_len, q_cap;
 static bool hung_up;
+static int wake = -1; /* slate_app_run's eventfd: told when another thread queued an event */
+
+static void poke(void) {
+    uint64_t one = 1;
+    if (wake >= 0)
+        (void)!write(wake, &one, sizeof one);
+}
+
+static bool grow(void) {
+    size_t cap = q_cap ? q_cap * 2 : 16;
+    if (cap > QUEUE_MAX)
+        return false;
+    struct channel_event *q = malloc(cap * sizeof *q);
+    if (!q)
+        return false;
+    for (size_t i = 0; i < q_len; i++)
+        q[i] = queue[(q_head + i) % q_cap];
+    free(queue);
+    queue = q;
+    q_head = 0;
+    q_cap = cap;
+    return true;
+}
 
 static uint8_t rxbuf[IPC_MSG_MAX]; /* guarded by lock */
 
@@ -33,7 +56,7 @@ static int wait_readable(int fd) {
     return 0;
 }
 
-/* Keep an event for the loop. slated sends one event at a time, so the queue only overflows if it misbehaves. */
+/* Keep an event for the loop (which a waiting call's thread may not be): the queue grows to QUEUE_MAX. */
 static void enqueue(struct ipc_view *v) {
     struct channel_event ev = {.type = v->type, .fd = -1};
     if (v->type == MSG_EVENT) {
@@ -46,12 +69,13 @@ static void enqueue(struct ipc_view *v) {
             return;
     } else
         return;
-    if (q_len == QUEUE_MAX) {
+    if (q_len == q_cap && !grow()) {
         if (ev.fd >= 0)
             close(ev.fd);
         return;
     }
-    queue[(q_head + q_len++) % QUEUE_MAX] = ev;
+    queue[(q_head + q_len++) % q_cap] = ev;
+    poke();
 }
 
 /* One message, not waiting; non-replies are queued. Returns 1 for a reply left in *v, 0 for none, or -errno. */
@@ -149,7 +173,15 @@ int channel_call(struct ipc_msg *request, uint8_t *rbuf, struct ipc_view *reply)
     pthread_mutex_lock(&lock);
     r = hung_up ? -ECONNRESET : call_locked(fd, request, rbuf, reply);
     pthread_mutex_unlock(&lock);
+    /* The loop left the channel to this call: it may read again. */
+    poke();
     return r;
+}
+
+void channel_set_wake(int fd) {
+    pthread_mutex_lock(&lock);
+    wake = fd;
+    pthread_mutex_unlock(&lock);
 }
 
 int channel_next_event(struct channel_event *ret) {
@@ -157,7 +189,9 @@ int channel_next_event(struct channel_event *ret) {
     struct ipc_view v;
     if (fd < 0)
         return fd;
-    pthread_mutex_lock(&lock);
+    /* Another thread waits for a reply and reads the channel meanwhile: it queues events and pokes. */
+    if (pthread_mutex_trylock(&lock) != 0)
+        return -EBUSY;
     /* Drain what arrived: receive() queues non-replies, and drops replies nobody waits for. */
     while (!hung_up && q_len < QUEUE_MAX && (r = receive(fd, 0, &v)) == 0) {
         struct pollfd p = {.fd = fd, .events = POLLIN};
@@ -166,7 +200,7 @@ int channel_next_event(struct channel_event *ret) {
     }
     if (q_len > 0) {
         *ret = queue[q_head];
-        q_head = (q_head + 1) % QUEUE_MAX;
+        q_head = (q_head + 1) % q_cap;
         q_len--;
         r = 1;
     } else if (hung_up)

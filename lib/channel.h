@@ -39,10 +39,14 @@ uint32_t channel_serial(void);
 
 /*
  * Read what slated sent without waiting, queueing events; then pop one.
- * Returns 1 with *ret filled, 0 when none is queued, -ECONNRESET once slated
- * has gone, or another negative errno.
+ * Returns 1 with *ret filled, 0 when none is queued, -EBUSY while another
+ * thread's call holds the channel (it pokes the wake fd when done),
+ * -ECONNRESET once slated has gone, or another negative errno.
  */
 int channel_next_event(struct channel_event *ret);
+
+/* The eventfd slate_app_run polls: poked when a call queued events or gave the channel back; -1: none. */
+void channel_set_wake(int fd);
 
 /* Tell slated an event's callback returned. */
 int channel_event_done(uint32_t event);

@@ -202,8 +202,23 @@ int ipc_msg_init_error(struct ipc_msg *m, void *buf, size_t cap, const struct ip
     int r = ipc_msg_init(m, buf, cap, request->type, request->serial, IPC_FLAG_REPLY | IPC_FLAG_ERROR);
     if (r == 0)
         r = ipc_msg_add_i64(m, IPC_FIELD_ERROR_CODE, code);
-    if (r == 0 && text)
+    if (r == 0 && text) {
+        /* The text is for a person: cut it (at a character boundary) rather than lose the reply. */
+        size_t room = m->cap - m->len, n = strlen(text);
+        if (room < IPC_FIELD_HEADER_SIZE + 1)
+            return 0;
+        room -= IPC_FIELD_HEADER_SIZE + 1;
+        if (n > room) {
+            char cut[512];
+            n = room < sizeof cut - 1 ? room : sizeof cut - 1;
+            while (n > 0 && ((unsigned char)text[n] & 0xc0) == 0x80)
+                n--;
+            memcpy(cut, text, n);
+            cut[n] = '\0';
+            return ipc_msg_add_string(m, IPC_FIELD_ERROR_TEXT, cut);
+        }
         r = ipc_msg_add_string(m, IPC_FIELD_ERROR_TEXT, text);
+    }
     return r;
 }
 

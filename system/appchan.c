@@ -22,9 +22,11 @@ struct fetch_req {
     uint32_t serial;
 };
 
+/* While replies wait for the app to read them, slated reads no more requests from it: an app
+ * that never reads cannot make slated queue without end. */
 static void sync_events(struct unit *u) {
     if (u->chan_src)
-        loop_io_set_events(u->chan_src, EPOLLIN | (outq_empty(&u->chan_q) ? 0 : EPOLLOUT));
+        loop_io_set_events(u->chan_src, outq_empty(&u->chan_q) ? EPOLLIN : EPOLLOUT);
 }
 
 /* A peer that does not read what it asked for loses its channel: its SDK calls fail, nothing else waits. */
@@ -32,8 +34,10 @@ int appchan_send(struct unit *u, const struct ipc_msg *m) {
     if (u->chan_fd < 0)
         return -ENOTCONN;
     int r = outq_send(&u->chan_q, u->chan_fd, m);
+    if (r == -EINVAL) /* a reply slated failed to build: a bug here, not the app's fault */
+        return r;
     if (r < 0 && r != -EPIPE)
-        unit_log(u, "channel: %s; closing it", strerror(-r));
+        unit_log(u, "channel: %s; closing it", r == -ENOBUFS ? "the app does not read its replies" : strerror(-r));
     if (r < 0) {
         appchan_detach(u);
         return r;
@@ -53,7 +57,7 @@ int appchan_send_event(struct unit *u, uint32_t event, uint32_t level) {
 }
 
 static void reply_error(struct unit *u, const struct ipc_view *req, int code, const char *text) {
-    uint8_t buf[512];
+    uint8_t buf[1024];
     struct ipc_msg m;
     ipc_msg_init_error(&m, buf, sizeof buf, req, code, text);
     appchan_send(u, &m);
@@ -318,7 +322,9 @@ static int on_channel(struct loop_source *src, int fd, uint32_t events, void *us
         }
         sync_events(u);
     }
-    for (int i = 0; i < MESSAGES_PER_WAKE && u->chan_fd >= 0 && (events & (EPOLLIN | EPOLLHUP)); i++) {
+    for (int i = 0; i < MESSAGES_PER_WAKE && u->chan_fd >= 0 && outq_empty(&u->chan_q) &&
+                    (events & (EPOLLIN | EPOLLHUP));
+         i++) {
         struct ipc_view v;
         int r = ipc_recv(fd, buf, sizeof buf, &v, &e);
         if (r == -EAGAIN)
@@ -328,8 +334,9 @@ static int on_channel(struct loop_source *src, int fd, uint32_t events, void *us
             break;
         }
         if (r < 0) {
-            /* Malformed: said once in the app's log; the app stays, the message is dropped. */
-            unit_log(u, "channel: refused a message: %s", e.msg);
+            /* Malformed: said in the app's log the first time (and every 1000th); the message is dropped. */
+            if (u->refused++ % 1000 == 0)
+                unit_log(u, "channel: refused a message (%llu so far): %s", (unsigned long long)u->refused, e.msg);
             if (r != -E_MALFORMED && r != -EPROTONOSUPPORT && r != -EMSGSIZE) {
                 appchan_detach(u);
                 break;

@@ -283,10 +283,18 @@ void control_log_line(struct slated *s, const struct unit *u, const struct log_l
     const char *name = u ? u->name : "slated";
     for (struct conn *c = s->conns; c; c = c->next)
         if (c->follow && (!c->follow_name[0] || strcmp(c->follow_name, name) == 0)) {
-            /* A follower that does not keep up misses lines rather than growing slated. */
+            /* A follower that does not keep up misses lines rather than growing slated, and is told how many. */
             if (c->q.bytes > OUTQ_MAX / 2) {
                 c->dropped++;
                 continue;
+            }
+            if (c->dropped) {
+                char text[64];
+                struct log_line note = {.time_us = l->time_us, .stream = LOG_SLATED, .text = text};
+                note.len = (uint16_t)snprintf(text, sizeof text, "(%llu lines dropped: the reader was too slow)",
+                                              (unsigned long long)c->dropped);
+                send_line(c, "slated", c->follow_serial, &note);
+                c->dropped = 0;
             }
             send_line(c, name, c->follow_serial, l);
         }
@@ -353,12 +361,28 @@ static int on_conn(struct loop_source *src, int fd, uint32_t events, void *userd
     return 0;
 }
 
-static int on_accept(struct loop_source *src, int fd, uint32_t events, void *userdata) {
+static int on_accept_resume(struct loop_source *src, void *userdata) {
     struct slated *s = userdata;
     (void)src;
+    if (s->control_src)
+        loop_io_set_events(s->control_src, EPOLLIN);
+    return 0;
+}
+
+static int on_accept(struct loop_source *src, int fd, uint32_t events, void *userdata) {
+    struct slated *s = userdata;
     (void)events;
     for (;;) {
         int cfd = accept4(fd, NULL, NULL, SOCK_CLOEXEC | SOCK_NONBLOCK);
+        if (cfd < 0 && (errno == EMFILE || errno == ENFILE)) {
+            /* Out of fds: the pending client stays queued; listening again in 100 ms beats spinning. */
+            loop_io_set_events(src, 0);
+            if (!s->accept_pause)
+                loop_add_timer(s->loop, 100000, on_accept_resume, s, &s->accept_pause);
+            else
+                loop_timer_set(s->accept_pause, 100000);
+            return 0;
+        }
         if (cfd < 0)
             return 0; /* EAGAIN, or a client gone before we got to it */
         struct ucred cred;
@@ -428,8 +452,11 @@ int control_open(struct slated *s, struct err *e) {
 void control_close(struct slated *s) {
     while (s->conns)
         conn_free(s->conns);
+    loop_source_remove(s->accept_pause);
+    s->accept_pause = NULL;
     if (s->control_fd >= 0) {
         loop_source_remove(s->control_src);
+        s->control_src = NULL;
         close(s->control_fd);
         unlinkat(s->rootfd, PROTO_CONTROL_PATH, 0);
         s->control_fd = -1;

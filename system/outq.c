@@ -13,14 +13,15 @@ struct outq_item {
     uint8_t data[];
 };
 
-static void item_free(struct outq_item *it) {
+static void item_free(struct outq *q, struct outq_item *it) {
+    q->fds -= it->m.n_fds;
     for (size_t i = 0; i < it->m.n_fds; i++)
         close(it->m.fds[i]);
     free(it);
 }
 
 static int enqueue(struct outq *q, const struct ipc_msg *m) {
-    if (q->bytes + m->len > OUTQ_MAX)
+    if (q->bytes + m->len > OUTQ_MAX || q->fds + m->n_fds > OUTQ_FDS_MAX)
         return -ENOBUFS;
     struct outq_item *it = malloc(sizeof *it + m->len);
     if (!it)
@@ -30,11 +31,13 @@ static int enqueue(struct outq *q, const struct ipc_msg *m) {
     it->m.buf = it->data;
     it->m.cap = m->len;
     memcpy(it->data, m->buf, m->len);
+    q->fds += m->n_fds;
     for (size_t i = 0; i < m->n_fds; i++)
         if ((it->m.fds[i] = fcntl(m->fds[i], F_DUPFD_CLOEXEC, 3)) < 0) {
             int r = -errno;
+            q->fds -= m->n_fds - i;
             it->m.n_fds = i;
-            item_free(it);
+            item_free(q, it);
             return r;
         }
     if (q->tail)
@@ -58,7 +61,7 @@ int outq_flush(struct outq *q, int fd) {
         if (!q->head)
             q->tail = NULL;
         q->bytes -= it->m.len;
-        item_free(it);
+        item_free(q, it);
     }
     return 0;
 }
@@ -82,8 +85,9 @@ void outq_clear(struct outq *q) {
     while (q->head) {
         struct outq_item *it = q->head;
         q->head = it->next;
-        item_free(it);
+        item_free(q, it);
     }
     q->tail = NULL;
     q->bytes = 0;
+    q->fds = 0;
 }

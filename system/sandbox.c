@@ -308,7 +308,8 @@ __attribute__((noreturn)) static void child_run(struct child_plan *p) {
             child_fail(p, errno, "setrlimit", NULL);
     }
     /* Every other descriptor closes at execve; the report pipe with them, which tells the parent exec worked. */
-    syscall(SYS_close_range, spec->channel_fd >= 0 ? SANDBOX_CHANNEL_FD + 1U : 3U, ~0U, CLOSE_RANGE_CLOEXEC);
+    if (syscall(SYS_close_range, spec->channel_fd >= 0 ? SANDBOX_CHANNEL_FD + 1U : 3U, ~0U, CLOSE_RANGE_CLOEXEC) < 0)
+        child_fail(p, errno, "close_range", NULL);
     child_drop_privileges(p);
     if (prctl(PR_SET_SECCOMP, SECCOMP_MODE_FILTER, &filter, 0, 0) < 0)
         child_fail(p, errno, "seccomp", NULL);
@@ -364,9 +365,13 @@ static bool safe_target(const char *t) {
 static int join_cgroups(const struct sandbox_spec *spec, pid_t pid, struct err *e) {
     char text[16];
     int n = snprintf(text, sizeof text, "%d", (int)pid);
-    for (size_t i = 0; i < spec->n_cgroup_procs; i++)
-        if (pwrite(spec->cgroup_procs[i], text, (size_t)n, 0) != n)
-            return err_set(e, -errno, "sandbox: cannot move the app into its cgroup: %s", strerror(errno));
+    for (size_t i = 0; i < spec->n_cgroup_procs; i++) {
+        errno = 0;
+        if (pwrite(spec->cgroup_procs[i], text, (size_t)n, 0) != n) {
+            int r = errno ? -errno : -EIO;
+            return err_set(e, r, "sandbox: cannot move the app into its cgroup: %s", strerror(-r));
+        }
+    }
     return 0;
 }
 

@@ -1,5 +1,6 @@
 /* slated-main.c: slated's entry point (the rest of the daemon is a library, so fuzzers and tests can drive its parts). */
 #include <errno.h>
+#include <fcntl.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -12,6 +13,13 @@ int main(int argc, char **argv) {
     struct options o;
     struct err e = {0};
 
+    /* Started with a closed 0, 1 or 2 (as PID 1 may be), the first file slated opens would take its
+     * place and receive what is printed; /dev/null holds those places instead. */
+    int fd;
+    while ((fd = open("/dev/null", O_RDWR | O_CLOEXEC)) >= 0 && fd <= 2)
+        fcntl(fd, F_SETFD, 0);
+    if (fd > 2)
+        close(fd);
     if (slated_parse_options(argc, argv, &o) < 0)
         return 100;
     if (!realpath(o.root, s.root)) {

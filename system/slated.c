@@ -58,6 +58,8 @@ int slated_db(struct slated *s, sqlite3 **ret, struct err *e) {
             return r;
         /* slated reads a row now and then: a small page cache keeps its footprint small. */
         sqlite3_exec(s->db, "PRAGMA cache_size=-64", NULL, NULL, NULL);
+        /* A writer (slate install) holds the database briefly; slated's loop must not wait seconds on it. */
+        sqlite3_busy_timeout(s->db, 200);
     }
     *ret = s->db;
     return 0;
@@ -285,10 +287,11 @@ int slated_run(struct slated *s, const struct options *o, struct err *e) {
         return lockfd;
     char name[32];
     snprintf(name, sizeof name, "slated.%d", (int)getpid());
-    if ((r = setup_libs(s, o->libslate, e)) < 0 || (r = cgroups_open(name, &s->cgroups, e)) < 0 ||
-        (r = loop_new(&s->loop)) < 0) {
+    if ((r = setup_libs(s, o->libslate, e)) < 0 || (r = loop_new(&s->loop)) < 0 ||
+        (r = cgroups_open(name, &s->cgroups, e)) < 0) {
         if (r < 0 && !e->msg[0])
             err_set(e, r, "event loop: %s", strerror(-r));
+        s->loop = loop_free(s->loop);
         close(lockfd);
         return r;
     }
@@ -319,8 +322,7 @@ int slated_run(struct slated *s, const struct options *o, struct err *e) {
     if (s->db)
         db_close(s->db);
     logbuf_free(&s->log);
-    unlinkat(s->rootfd, LOCK_PATH, 0);
-    close(lockfd);
+    close(lockfd); /* never unlinked: a path that outlives the lock is what keeps two slateds apart */
     close(s->rootfd);
     return r;
 }

@@ -79,6 +79,7 @@ struct unit {
     uint64_t budget;     /* memory.max in bytes */
     bool network;
     uint64_t oom_kills; /* the cgroup's count when this run started */
+    uint64_t refused;   /* malformed messages from the app */
     uint32_t awaiting; /* the event sent whose EVENT_DONE has not come; 0: none */
 
     struct loop_source *timer;
@@ -119,6 +120,7 @@ struct slated {
     struct conn *conns;
     int control_fd;
     struct loop_source *control_src;
+    struct loop_source *accept_pause; /* re-enables accepting after running out of fds */
     struct logbuf log; /* slated's own lines */
 
     uint64_t freeze_delay_us, cache_delay_us, stop_timeout_us, event_timeout_us;

@@ -10,6 +10,7 @@
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "db.h"
@@ -71,8 +72,20 @@ static struct unit *unit_new(struct slated *s, const char *id, const char *servi
 static int open_log_file(struct unit *u);
 
 /* Append a line to the unit's ring and file, and tell followers. */
-static void unit_record(struct unit *u, uint8_t stream, const char *text, size_t len) {
+/* Control characters (but tab) become '?': nothing an app prints may drive a terminal reading its log. */
+static size_t sanitize(const char *in, size_t len, char *out) {
+    for (size_t i = 0; i < len; i++)
+        out[i] = ((unsigned char)in[i] < 0x20 && in[i] != '\t') || in[i] == 0x7f ? '?' : in[i];
+    return len;
+}
+
+static void unit_record(struct unit *u, uint8_t stream, const char *raw, size_t len) {
+    char clean[LOG_LINE_MAX];
+    const char *text = clean;
     size_t skip;
+    if (len > sizeof clean)
+        len = sizeof clean;
+    sanitize(raw, len, clean);
     int prio = stream == LOG_STDERR ? log_parse_priority(text, len, u->name, &skip) : -1;
     if (prio >= 0) {
         stream = LOG_WITH_PRIORITY(stream, prio);
@@ -190,7 +203,7 @@ static void timer_set(struct unit *u, enum unit_timer kind, uint64_t usec) {
 static void timer_cancel(struct unit *u) {
     u->timer_kind = TIMER_NONE;
     if (u->timer)
-        loop_timer_set(u->timer, 0);
+        loop_timer_stop(u->timer);
 }
 
 /* ---- freezing ---- */
@@ -227,6 +240,8 @@ static void to_background(struct unit *u) {
 static void to_foreground(struct unit *u, bool fresh) {
     struct slated *s = u->s;
     struct unit *prev = s->foreground;
+    if (prev == u && u->state == UNIT_FOREGROUND && !fresh)
+        return; /* already in front: nothing to resume */
     timer_cancel(u);
     freeze(u, false);
     if (prev && prev != u && unit_running(prev)) {
@@ -277,28 +292,48 @@ static void close_pending(struct unit *u) {
     u->n_pending = 0;
 }
 
-/* Whether the service still holds one of the connections slated handed it (/proc/PID/fd: socket:[INODE]). */
+static int cmp_u64(const void *a, const void *b) {
+    uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
+    return x < y ? -1 : x > y;
+}
+
+/*
+ * Whether the service still holds one of the connections slated handed it (/proc/PID/fd:
+ * socket:[INODE]). The list keeps only those it still holds, so it never outgrows the
+ * service's open connections.
+ */
 static bool service_busy(struct unit *u) {
     char path[64], link[64];
-    bool busy = false;
+    size_t kept = 0;
     snprintf(path, sizeof path, "/proc/%d/fd", (int)u->pid);
     DIR *d = opendir(path);
     if (!d)
         return false;
-    struct dirent *de;
-    while (!busy && (de = readdir(d))) {
+    qsort(u->conn_inodes, u->n_conn_inodes, sizeof *u->conn_inodes, cmp_u64);
+    bool *held = calloc(u->n_conn_inodes ? u->n_conn_inodes : 1, sizeof *held);
+    for (struct dirent *de; held && (de = readdir(d));) {
         unsigned long long ino;
         ssize_t n = readlinkat(dirfd(d), de->d_name, link, sizeof link - 1);
         if (n <= 0)
             continue;
         link[n] = '\0';
+        uint64_t key;
         if (sscanf(link, "socket:[%llu]", &ino) != 1)
             continue;
-        for (size_t i = 0; i < u->n_conn_inodes && !busy; i++)
-            busy = u->conn_inodes[i] == ino;
+        key = ino;
+        uint64_t *hit = bsearch(&key, u->conn_inodes, u->n_conn_inodes, sizeof key, cmp_u64);
+        if (hit)
+            held[hit - u->conn_inodes] = true;
     }
     closedir(d);
-    return busy;
+    if (!held)
+        return true; /* out of memory: assume busy, ask again later */
+    for (size_t i = 0; i < u->n_conn_inodes; i++)
+        if (held[i])
+            u->conn_inodes[kept++] = u->conn_inodes[i];
+    u->n_conn_inodes = kept;
+    free(held);
+    return kept > 0;
 }
 
 static void hand_over(struct unit *u, int server_fd) {
@@ -316,7 +351,8 @@ static void hand_over(struct unit *u, int server_fd) {
     ipc_msg_add_fd(&m, F_FD, server_fd);
     appchan_send(u, &m);
     close(server_fd);
-    if (u->idle_exit_s)
+    /* A new client restarts the idle clock; a stop under way keeps its kill timer. */
+    if (u->idle_exit_s && u->state == UNIT_SERVICE)
         timer_set(u, TIMER_IDLE, u->idle_exit_s * 1000000ULL);
 }
 
@@ -385,8 +421,10 @@ static int on_child(struct loop_source *src, const siginfo_t *si, void *userdata
 static int prepare_cgroup(struct unit *u, struct err *e) {
     /* The budget holds swap too: an app may not page its way past it. */
     struct cgroup_limits lim = {.memory_max = u->budget, .pids_max = PIDS_MAX, .no_swap = true};
-    if (u->cg)
-        return cgroup_set_limits(u->cg, &lim, e);
+    if (u->cg) {
+        int r = cgroup_freeze(u->cg, false, e);
+        return r < 0 && r != -EOPNOTSUPP ? r : cgroup_set_limits(u->cg, &lim, e);
+    }
     return cgroup_create(u->s->cgroups, u->name, &lim, &u->cg, e);
 }
 
@@ -457,18 +495,27 @@ static int spawn(struct unit *u, const struct launch *l, struct err *e) {
     u->err_fd = errp[0];
     fcntl(u->out_fd, F_SETFL, O_NONBLOCK);
     fcntl(u->err_fd, F_SETFL, O_NONBLOCK);
+    /* Without a watch slated would never learn of its end: then it is killed (loop_add_child closed the pidfd). */
     if ((r = loop_add_child(s->loop, child.pidfd, on_child, u, &u->child)) < 0) {
-        /* Without a watch slated would never learn of its end: stop it now. */
-        syscall(SYS_pidfd_send_signal, child.pidfd, SIGKILL, NULL, 0);
-        close(child.pidfd);
-        r = err_set(e, r, "%s: %s", u->name, strerror(-r));
+        cgroup_kill(u->cg, NULL);
+        waitpid(child.pid, NULL, 0);
+        u->pid = 0;
+        u->out_fd = u->err_fd = -1;
+        r = err_set(e, r, "%s: cannot watch it: %s", u->name, strerror(-r));
         goto fail_started;
     }
-    loop_add_io(s->loop, u->out_fd, EPOLLIN, on_output, u, &u->out_src);
-    loop_add_io(s->loop, u->err_fd, EPOLLIN, on_output, u, &u->err_src);
-    appchan_attach(u, chan[0]);
-    chan[0] = -1;
     u->log_fd = open_log_file(u);
+    if (u->log_fd < 0)
+        slated_log(s, "%s: its log file: %s", u->name, strerror(-u->log_fd));
+    /* Unread pipes would block the app for ever: failing to watch them is failing to start it. */
+    if ((r = loop_add_io(s->loop, u->out_fd, EPOLLIN, on_output, u, &u->out_src)) < 0 ||
+        (r = loop_add_io(s->loop, u->err_fd, EPOLLIN, on_output, u, &u->err_src)) < 0 ||
+        (r = appchan_attach(u, chan[0])) < 0) {
+        chan[0] = -1;
+        cgroup_kill(u->cg, NULL);
+        slated_log(s, "%s: cannot watch its output or channel: %s", u->name, strerror(-r));
+    }
+    chan[0] = -1;
     u->started_us = now_us();
     u->said_hello = false;
     u->stop_requested = false;
@@ -566,6 +613,8 @@ int unit_service(struct slated *s, const char *id, const char *service, struct u
 
 int unit_service_connect(struct unit *u, int *ret_client_fd, struct err *e) {
     int pair[2];
+    if (u->state == UNIT_STOPPING)
+        return err_set(e, -EAGAIN, "%s is stopping", u->name);
     if (u->n_pending == sizeof u->pending / sizeof *u->pending)
         return err_set(e, -EAGAIN, "%s: too many connections waiting for it to start", u->name);
     if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, pair) < 0)
@@ -613,6 +662,7 @@ int unit_stop(struct unit *u, struct err *e) {
         if (u->state == UNIT_BACKOFF) {
             timer_cancel(u);
             u->state = UNIT_STOPPED;
+            close_pending(u);
             return 1; /* nothing runs: stopped already */
         }
         return err_set(e, -E_STATE, "%s is not running", u->name);
@@ -671,9 +721,13 @@ static void release_run(struct unit *u) {
     u->out_fd = u->err_fd = -1;
     appchan_detach(u);
     fetch_cancel_all(u);
-    /* Anything the app started is in its cgroup: nothing outlives it. */
-    if (u->cg)
+    /* Anything the app started is in its cgroup: nothing outlives it. The group is thawed whatever
+     * slated thought (a frozen app killed from outside leaves it frozen), or the next run would
+     * start frozen. */
+    if (u->cg) {
         cgroup_kill(u->cg, NULL);
+        cgroup_freeze(u->cg, false, NULL);
+    }
     u->frozen = false;
     u->awaiting = 0;
     u->child = NULL;
@@ -774,11 +828,18 @@ static int on_timer(struct loop_source *src, void *userdata) {
     case TIMER_KILL:
         if (unit_running(u)) {
             unit_log(u, "did not stop in time: killing it");
-            cgroup_kill(u->cg, NULL);
+            if (cgroup_kill(u->cg, &e) < 0) {
+                unit_log(u, "cannot kill it: %s; trying again", e.msg);
+                timer_set(u, TIMER_KILL, u->s->stop_timeout_us);
+            }
         }
         break;
     case TIMER_RESTART:
-        if (u->state == UNIT_BACKOFF && start_service(u, &e) < 0) {
+        if (u->state == UNIT_BACKOFF && u->s->shutting_down) {
+            u->state = UNIT_STOPPED;
+            close_pending(u);
+            slated_unit_ended(u->s);
+        } else if (u->state == UNIT_BACKOFF && start_service(u, &e) < 0) {
             u->state = UNIT_CRASHED;
             unit_log(u, "cannot restart: %s", e.msg);
         }
@@ -807,10 +868,12 @@ void unit_hello(struct unit *u) {
         return;
     }
     /* An app reaches the SDK after slated made it the foreground: its start event goes now. */
-    if (u->state == UNIT_FOREGROUND)
+    if (u->state == UNIT_FOREGROUND || u->state == UNIT_VISIBLE || u->state == UNIT_BACKGROUND ||
+        u->state == UNIT_CACHED)
         send_event(u, EVENT_START, 0);
-    else if (u->state == UNIT_BACKGROUND || u->state == UNIT_VISIBLE)
-        send_event(u, EVENT_START, 0);
+    /* Another app came to the front before this one reached the SDK: it starts paused. */
+    if (u->state != UNIT_FOREGROUND && u->state != UNIT_STOPPING)
+        send_event(u, EVENT_PAUSE, 0);
 }
 
 void unit_free(struct unit *u) {

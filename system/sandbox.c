@@ -296,6 +296,9 @@ __attribute__((noreturn)) static void child_run(struct child_plan *p) {
     /* Root inside means nothing until the parent has written uid_map and gid_map. */
     if (read(p->sync_fd, &go, 1) != 1)
         _exit(127);
+    /* Become the mapped root: the credentials are still the caller's host ids until set again. */
+    if (setresgid(0, 0, 0) < 0 || setresuid(0, 0, 0) < 0)
+        child_fail(p, errno, "setresuid", NULL);
 
     child_build_root(p);
     const char *hostname = spec->hostname ? spec->hostname : "slate";
@@ -334,15 +337,15 @@ static int write_file(pid_t pid, const char *name, const char *text, struct err 
     return r < 0 ? err_set(e, r, "%s: %s", path, strerror(-r)) : 0;
 }
 
-static int map_ids(pid_t pid, struct err *e) {
+static int map_ids(pid_t pid, uid_t host_uid, struct err *e) {
     char line[64];
     int r = write_file(pid, "setgroups", "deny", e);
     if (r < 0)
         return r;
-    snprintf(line, sizeof line, "0 %u 1\n", (unsigned)getuid());
+    snprintf(line, sizeof line, "0 %u 1\n", host_uid ? (unsigned)host_uid : (unsigned)getuid());
     if ((r = write_file(pid, "uid_map", line, e)) < 0)
         return r;
-    snprintf(line, sizeof line, "0 %u 1\n", (unsigned)getgid());
+    snprintf(line, sizeof line, "0 %u 1\n", host_uid ? (unsigned)host_uid : (unsigned)getgid());
     return write_file(pid, "gid_map", line, e);
 }
 
@@ -449,7 +452,7 @@ int sandbox_spawn(const struct sandbox_spec *spec, struct sandbox_child *ret, st
     close(sync_pipe[0]);
     close(report_pipe[1]);
     sync_pipe[0] = report_pipe[1] = -1;
-    r = map_ids((pid_t)pid, e);
+    r = map_ids((pid_t)pid, spec->host_uid, e);
     if (r == 0)
         r = join_cgroups(spec, (pid_t)pid, e);
     if (r < 0) {

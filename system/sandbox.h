@@ -48,6 +48,7 @@ struct sandbox_spec {
     const int *cgroup_procs;  /* cgroup v1: cgroup.procs files the child's pid is written to before it runs */
     size_t n_cgroup_procs;
     int channel_fd;           /* given to the app as fd SANDBOX_CHANNEL_FD (slated's channel); -1: none */
+    uid_t host_uid;           /* root inside maps to this host uid and gid (a root caller only); 0: the caller's */
     const char *hostname;     /* NULL: "slate" */
     unsigned tmp_size_kib;    /* size of /tmp; 0: 16 MiB */
 };

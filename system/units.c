@@ -428,6 +428,19 @@ static int prepare_cgroup(struct unit *u, struct err *e) {
     return cgroup_create(u->s->cgroups, u->name, &lim, &u->cg, e);
 }
 
+/*
+ * Each app's own host uid (and gid), when slated is root: per-user kernel limits (inotify
+ * instances, ...) and anything a host service checks by uid then tell apps apart. Derived
+ * from the package id (FNV-1a into 2^29 ids from 0x20000000, far above login and subordinate
+ * ids), so it is stable across runs without a table; a collision merely shares a uid.
+ */
+static uid_t app_uid(const char *id) {
+    uint64_t h = 0xcbf29ce484222325ULL;
+    for (const char *c = id; *c; c++)
+        h = (h ^ (unsigned char)*c) * 0x100000001b3ULL;
+    return geteuid() == 0 ? (uid_t)(0x20000000u + (uint32_t)(h % 0x20000000u)) : 0;
+}
+
 static int spawn(struct unit *u, const struct launch *l, struct err *e) {
     struct slated *s = u->s;
     char data[PATH_MAX + 256], env_channel[32], env_id[PACKAGE_ID_MAX + 16];
@@ -438,8 +451,10 @@ static int spawn(struct unit *u, const struct launch *l, struct err *e) {
     u->budget = l->memory ? l->memory : s->default_memory;
     u->network = l->network;
     snprintf(data, sizeof data, DATA_DIR "/%s", u->id);
-    /* Private to the app: only slated's user (the app's root inside) may enter. */
-    if ((r = mkdir_parents_at(s->rootfd, data)) < 0 || (r = fchmodat(s->rootfd, data, 0700, 0) < 0 ? -errno : 0) < 0)
+    /* Private to the app: only its own uid (its root inside) may enter. */
+    uid_t uid = app_uid(u->id);
+    if ((r = mkdir_parents_at(s->rootfd, data)) < 0 || (r = fchmodat(s->rootfd, data, 0700, 0) < 0 ? -errno : 0) < 0 ||
+        (uid && (r = fchownat(s->rootfd, data, uid, uid, AT_SYMLINK_NOFOLLOW) < 0 ? -errno : 0) < 0))
         return err_set(e, r, "%s/%s: %s", s->root, data, strerror(-r));
     snprintf(data, sizeof data, "%s/" DATA_DIR "/%s", s->root, u->id);
     if ((r = prepare_cgroup(u, e)) < 0)
@@ -478,6 +493,7 @@ static int spawn(struct unit *u, const struct launch *l, struct err *e) {
         .cgroup_procs = procs,
         .n_cgroup_procs = (size_t)n_procs,
         .channel_fd = chan[1],
+        .host_uid = uid,
     };
     uint64_t oom_before = 0;
     cgroup_oom_kills(u->cg, &oom_before);

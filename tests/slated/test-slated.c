@@ -122,6 +122,8 @@ static int setup(void **state) {
     if (skip_reason[0])
         return 0;
     test_device_new(&d->dev, 3, 1);
+    /* Apps run as their own host uid: like /, the folders above a device root must be searchable. */
+    chmod(d->dev.dir, 0755);
     *state = d;
     return 0;
 }
@@ -393,6 +395,15 @@ static void test_isolation(void **state) {
     /* The write landed in its own data folder on the host, nowhere else. */
     char *written = test_fmt("%s/probe", data);
     assert_true(test_exists(written));
+    /* It wrote as its own host uid: not root, not another app's. */
+    struct stat st, other;
+    assert_int_equal(stat(written, &st), 0);
+    assert_int_not_equal(st.st_uid, 0);
+    char *life = test_fmt("%s/var/lib/slate/data/org.test.life", d->dev.root);
+    assert_int_equal(stat(life, &other), 0);
+    assert_int_not_equal(other.st_uid, 0);
+    assert_int_not_equal(other.st_uid, st.st_uid);
+    free(life);
     free(written);
     char *own_netns = malloc(64);
     ssize_t n = readlink("/proc/self/ns/net", own_netns, 63);

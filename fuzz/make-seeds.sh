@@ -1,11 +1,12 @@
 #!/bin/sh
-# make-seeds.sh: build the binary fuzz seeds (app ELFs, signed .slp packages) from freshly built binaries.
-# usage: make-seeds.sh OUTDIR STAMP PYTHON SLATE LIBSLATE HELLO_API1 HELLO_API2... -- [OTHER_ELF...]
-# Writes OUTDIR/{audit,package,keyfile,manifest}/*, then touches STAMP. Nothing outside OUTDIR is touched.
+# make-seeds.sh: build the binary fuzz seeds (app ELFs, signed .slp packages, IPC messages) from freshly built binaries.
+# usage: make-seeds.sh OUTDIR STAMP PYTHON SLATE LIBSLATE SEEDS_SLATED HELLO_API1 HELLO_API2... -- [OTHER_ELF...]
+# Writes OUTDIR/{audit,package,keyfile,manifest,appchan,control,channel,logbuf}/*, then touches STAMP.
+# Nothing outside OUTDIR is touched.
 set -eu
 
-out=$1 stamp=$2 python=$3 slate=$4 libslate=$5
-shift 5
+out=$1 stamp=$2 python=$3 slate=$4 libslate=$5 seeds_slated=$6
+shift 6
 
 rm -rf "$out"
 mkdir -p "$out/audit" "$out/package" "$out/keyfile" "$out/manifest" "$out/index" "$out/ipc" "$out/work"
@@ -21,6 +22,9 @@ audit_seed() {
     strip_to "$1" "$out/audit/$2"
     [ "$(wc -c <"$out/audit/$2")" -le 65536 ] || rm -f "$out/audit/$2"
 }
+
+# The targets that talk to slated's sockets: messages made with the IPC builder.
+"$seeds_slated" "$out"
 
 "$slate" keygen "$work/seed" >/dev/null
 # fuzz-keyfile's first byte picks the parser: C is the public key parser.

@@ -36,7 +36,7 @@ int appchan_send(struct unit *u, const struct ipc_msg *m) {
     int r = outq_send(&u->chan_q, u->chan_fd, m);
     if (r == -EINVAL) /* a reply slated failed to build: a bug here, not the app's fault */
         return r;
-    if (r < 0 && r != -EPIPE)
+    if (r < 0 && r != -EPIPE && r != -ECONNRESET)
         unit_log(u, "channel: %s; closing it", r == -ENOBUFS ? "the app does not read its replies" : strerror(-r));
     if (r < 0) {
         appchan_detach(u);

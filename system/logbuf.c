@@ -87,7 +87,9 @@ void line_split(struct line_splitter *s, const char *data, size_t n, void (*fn)(
             n--;
             fn(ud, s->buf, s->len);
             s->len = 0;
-        } else if (s->len == sizeof s->buf) {
+        } else if (s->len == sizeof s->buf && n > 0) {
+            /* Full, and more follows that is not its newline: cut here. A read that ends just as the
+             * buffer fills waits, so the newline that may start the next read still ends this line. */
             fn(ud, s->buf, s->len);
             s->len = 0;
         }

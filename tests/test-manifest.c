@@ -113,11 +113,161 @@ static void test_files_section(void **state) {
     parse_bad(HEAD APP "[files]\nbin/hello = " HASH " 10 0755\nbin/hello = " HASH " 10 0755\n", 0, "repeats");
 }
 
+/* ---- [service NAME] sections ---- */
+
+#define SVC_FILES "[files]\nbin/hello = " HASH " 10 0755\nbin/timed = " HASH " 20 0755\n"
+
+static void test_service_full(void **state) {
+    (void)state;
+    struct manifest *m = parse_ok(HEAD APP "[service time]\nexec = bin/timed\nstart = boot\nidle_exit = 5m\n"
+                                           "memory = 32M\n\n[service clock-2]\nexec = bin/timed\n" SVC_FILES,
+                                  0);
+    assert_int_equal(m->n_services, 2);
+    const struct manifest_service *svc = manifest_service(m, "time");
+    assert_non_null(svc);
+    assert_ptr_equal(svc, &m->services[0]); /* in the order written */
+    assert_string_equal(svc->name, "time");
+    assert_string_equal(svc->exec, "bin/timed");
+    assert_int_equal(svc->start, SERVICE_AT_BOOT);
+    assert_int_equal(svc->idle_exit_s, 300);
+    assert_int_equal(svc->memory, 32ull << 20);
+    /* The defaults: started on demand, stopped after 30 s without a client, the app's memory budget. */
+    svc = manifest_service(m, "clock-2");
+    assert_non_null(svc);
+    assert_int_equal(svc->start, SERVICE_ON_DEMAND);
+    assert_int_equal(svc->idle_exit_s, 30);
+    assert_int_equal(svc->memory, 0);
+    assert_null(manifest_service(m, "tim"));
+    assert_null(manifest_service(m, "clock"));
+    manifest_free(m);
+}
+
+/* The service of a manifest with one [service NAME] section reading "KEY = VALUE" (a source manifest). */
+static struct manifest *one_service(const char *name, const char *lines) {
+    char *text = test_fmt(HEAD APP "[service %s]\n%s", name, lines);
+    struct manifest *m = parse_ok(text, MANIFEST_SOURCE);
+    free(text);
+    assert_int_equal(m->n_services, 1);
+    return m;
+}
+
+static void service_bad(const char *name, const char *lines, const char *why) {
+    char *text = test_fmt(HEAD APP "[service %s]\n%s", name, lines);
+    parse_bad(text, MANIFEST_SOURCE, why);
+    free(text);
+}
+
+static void test_service_names(void **state) {
+    (void)state;
+    manifest_free(one_service("a", "exec = bin/timed\n"));
+    manifest_free(one_service("0-9", "exec = bin/timed\n"));
+    manifest_free(one_service("abcdefghijklmnopqrstuvwxyz012345", "exec = bin/timed\n")); /* 32 bytes */
+    service_bad("abcdefghijklmnopqrstuvwxyz0123456", "exec = bin/timed\n", "1 to 32 of a-z, 0-9 and -");
+    service_bad("Time", "exec = bin/timed\n", "1 to 32 of a-z, 0-9 and -");
+    service_bad("a_b", "exec = bin/timed\n", "1 to 32 of a-z, 0-9 and -");
+    service_bad("a.b", "exec = bin/timed\n", "1 to 32 of a-z, 0-9 and -");
+    service_bad("a b", "exec = bin/timed\n", "not allowed"); /* the keyfile takes one space in a header */
+    service_bad("", "exec = bin/timed\n", "malformed section header");
+    parse_bad(HEAD APP "[service]\nexec = bin/timed\n", MANIFEST_SOURCE, "unknown section [service]");
+    parse_bad(HEAD APP "[services time]\nexec = bin/timed\n", MANIFEST_SOURCE, "unknown section");
+    parse_bad(HEAD APP "[service time]\nexec = bin/timed\n[service time]\nexec = bin/timed\n", MANIFEST_SOURCE,
+              "appears twice");
+}
+
+static void test_service_exec(void **state) {
+    (void)state;
+    service_bad("time", "start = boot\n", "[service time] needs exec");
+    service_bad("time", "", "[service time] needs exec"); /* an empty section */
+    service_bad("time", "exec = /bin/sh\n", "not a relative path");
+    service_bad("time", "exec = ../bin/timed\n", "not a relative path");
+    /* Packed, exec must be an executable file of the package. */
+    parse_bad(HEAD APP "[service time]\nexec = bin/other\n" SVC_FILES, 0,
+              "service time: exec bin/other is not an executable file in the package");
+    parse_bad(HEAD APP "[service time]\nexec = bin/timed\n[files]\nbin/hello = " HASH " 10 0755\nbin/timed = " HASH
+                       " 20 0644\n",
+              0, "service time: exec bin/timed is not an executable file");
+    parse_bad(HEAD APP "[service time]\nexec = bin/timed\n[files]\nbin/hello = " HASH " 10 0755\n"
+                       "bin/timed = symlink hello\n",
+              0, "service time: exec bin/timed is not an executable file");
+    parse_bad(HEAD APP "[service time]\nexec = bin\n" SVC_FILES, 0, "is not an executable file");
+}
+
+static void test_service_start(void **state) {
+    (void)state;
+    struct manifest *m = one_service("time", "exec = bin/timed\nstart = demand\n");
+    assert_int_equal(m->services[0].start, SERVICE_ON_DEMAND);
+    manifest_free(m);
+    m = one_service("time", "exec = bin/timed\nstart = boot\n");
+    assert_int_equal(m->services[0].start, SERVICE_AT_BOOT);
+    manifest_free(m);
+    service_bad("time", "exec = bin/timed\nstart = always\n", "neither demand nor boot");
+    service_bad("time", "exec = bin/timed\nstart = Boot\n", "neither demand nor boot");
+    service_bad("time", "exec = bin/timed\nstart =\n", "neither demand nor boot");
+}
+
+static void test_service_idle_exit(void **state) {
+    (void)state;
+    static const struct {
+        const char *text;
+        unsigned seconds;
+    } good[] = {
+        {"30s", 30}, {"5m", 300}, {"0", 0}, {"0s", 0}, {"0m", 0}, {"45", 45}, {"86400s", 86400}, {"1440m", 86400},
+    };
+    static const char *const bad[] = {"",     "s",     "m",     "5h",  "-1",   "1.5m",
+                                      "30 s", "86401", "1441m", "abc", "0x10", "99999999999999999999"};
+    for (size_t i = 0; i < sizeof good / sizeof *good; i++) {
+        char *lines = test_fmt("exec = bin/timed\nidle_exit = %s\n", good[i].text);
+        struct manifest *m = one_service("time", lines);
+        if (m->services[0].idle_exit_s != good[i].seconds)
+            fail_msg("idle_exit = %s gave %u s, not %u", good[i].text, m->services[0].idle_exit_s, good[i].seconds);
+        manifest_free(m);
+        free(lines);
+    }
+    for (size_t i = 0; i < sizeof bad / sizeof *bad; i++) {
+        char *lines = test_fmt("exec = bin/timed\nidle_exit = %s\n", bad[i]);
+        service_bad("time", lines, "is not a duration like 30s or 5m");
+        free(lines);
+    }
+}
+
+static void test_service_memory_and_keys(void **state) {
+    (void)state;
+    struct manifest *m = one_service("time", "exec = bin/timed\nmemory = 512K\n");
+    assert_int_equal(m->services[0].memory, 512ull << 10);
+    manifest_free(m);
+    service_bad("time", "exec = bin/timed\nmemory = lots\n", "memory = 'lots' is not a size like 64M");
+    service_bad("time", "exec = bin/timed\nrestart = always\n", "unknown key 'restart' in [service time]");
+    service_bad("time", "exec = bin/timed\nlabel = Time\n", "unknown key 'label' in [service time]");
+    service_bad("time", "exec = bin/timed\nexec = bin/hello\n", "repeats");
+}
+
+/* At most MANIFEST_SERVICES_MAX (8) services. */
+static void test_service_count(void **state) {
+    (void)state;
+    char *text = test_fmt("%s", HEAD APP);
+    for (int i = 0; i < MANIFEST_SERVICES_MAX; i++) {
+        char *more = test_fmt("%s[service s%d]\nexec = bin/timed\n", text, i);
+        free(text);
+        text = more;
+    }
+    struct manifest *m = parse_ok(text, MANIFEST_SOURCE);
+    assert_int_equal(m->n_services, MANIFEST_SERVICES_MAX);
+    assert_string_equal(m->services[MANIFEST_SERVICES_MAX - 1].name, "s7");
+    manifest_free(m);
+    char *more = test_fmt("%s[service s8]\nexec = bin/timed\n", text);
+    parse_bad(more, MANIFEST_SOURCE, "more than 8 services");
+    free(more);
+    free(text);
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_full_manifest),  cmocka_unit_test(test_source_manifest),
-        cmocka_unit_test(test_package_section), cmocka_unit_test(test_app_section),
-        cmocka_unit_test(test_files_section),
+        cmocka_unit_test(test_full_manifest),           cmocka_unit_test(test_source_manifest),
+        cmocka_unit_test(test_package_section),         cmocka_unit_test(test_app_section),
+        cmocka_unit_test(test_files_section),           cmocka_unit_test(test_service_full),
+        cmocka_unit_test(test_service_names),           cmocka_unit_test(test_service_exec),
+        cmocka_unit_test(test_service_start),           cmocka_unit_test(test_service_idle_exit),
+        cmocka_unit_test(test_service_memory_and_keys), cmocka_unit_test(test_service_count),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

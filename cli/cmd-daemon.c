@@ -152,7 +152,7 @@ int verb_stop(struct cli *c) {
 /* ---- ps ---- */
 
 struct ps_row {
-    char name[200], state[32], status[128];
+    char name[200], state[32], class_[16], status[200];
     uint32_t pid, restarts;
     uint64_t memory, budget, uptime_ms;
     bool frozen, service;
@@ -182,6 +182,7 @@ static int collect_row(void *ud, const struct ipc_view *v) {
     memset(r, 0, sizeof *r);
     copy_string(v, F_ID, r->name, sizeof r->name);
     copy_string(v, F_STATE, r->state, sizeof r->state);
+    copy_string(v, F_CLASS, r->class_, sizeof r->class_);
     copy_string(v, F_STATUS, r->status, sizeof r->status);
     copy_string(v, F_KIND, kind, sizeof kind);
     r->service = strcmp(kind, "service") == 0;
@@ -214,6 +215,8 @@ static void print_ps_json(const struct ps *ps) {
         json_string(r->name);
         printf(", \"kind\": \"%s\", \"pid\": %u, \"state\": ", r->service ? "service" : "app", r->pid);
         json_string(r->state);
+        printf(", \"class\": ");
+        json_string(r->class_);
         printf(", \"frozen\": %s, \"memory\": %llu, \"budget\": %llu, \"uptime_ms\": %llu, \"restarts\": %u, "
                "\"status\": ",
                r->frozen ? "true" : "false", (unsigned long long)r->memory, (unsigned long long)r->budget,
@@ -225,7 +228,8 @@ static void print_ps_json(const struct ps *ps) {
 }
 
 static void print_ps_table(const struct ps *ps) {
-    printf("%-36s %-10s %7s %9s %9s %8s  %s\n", "ID", "STATE", "PID", "MEMORY", "BUDGET", "UPTIME", "LAST EXIT");
+    printf("%-32s %-11s %-11s %7s %8s %7s %8s  %s\n", "ID", "STATE", "CLASS", "PID", "MEMORY", "BUDGET", "UPTIME",
+           "LAST EXIT");
     for (size_t i = 0; i < ps->n; i++) {
         const struct ps_row *r = &ps->rows[i];
         char pid[16], mem[32], budget[32], up[32], state[48];
@@ -234,7 +238,7 @@ static void print_ps_table(const struct ps *ps) {
         snprintf(budget, sizeof budget, "%lluM", (unsigned long long)(r->budget >> 20));
         snprintf(state, sizeof state, "%s%s", r->state, r->frozen ? "*" : "");
         format_uptime(r->uptime_ms, up, sizeof up);
-        printf("%-36s %-10s %7s %9s %9s %8s  %s\n", r->name, state, pid, mem, budget, up, r->status);
+        printf("%-32s %-11s %-11s %7s %8s %7s %8s  %s\n", r->name, state, r->class_, pid, mem, budget, up, r->status);
     }
 }
 

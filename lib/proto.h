@@ -77,10 +77,18 @@ enum proto_field {
     F_LENGTH = 28,       /* u64 */
     F_BUDGET = 29,       /* u64 bytes, 0: none */
     F_RESTARTS = 30,     /* u32 */
+    F_CLASS = 32,        /* string: importance (memory.h): foreground, visible, perceptible, service, previous, cached */
     F_STREAM = 31,       /* u32: 1 stdout, 2 stderr, 0 slated; bits 4-7: slate_log's priority + 1 (logbuf.h) */
 };
 
 #define PROTO_MINOR 0
+
+/* F_LEVEL of EVENT_TRIM_MEMORY: enum slate_trim_level's values. */
+enum proto_trim {
+    TRIM_BACKGROUND = 1,
+    TRIM_MODERATE = 2,
+    TRIM_CRITICAL = 3,
+};
 
 enum proto_event {
     EVENT_START = 1,

@@ -267,6 +267,8 @@ static void on_service_connect(struct unit *u, const struct ipc_view *req) {
         return reply_error(u, req, -ENOENT, "no such service");
     if ((r = unit_service(u->s, id, service, &svc, &e)) < 0 || (r = unit_service_connect(svc, &fd, &e)) < 0)
         return reply_err(u, req, &e);
+    svc->last_client = u; /* a service the user's app is using ranks with it (memory.h) */
+    memmgr_rank(u->s);
     ipc_msg_init_reply(&m, buf, sizeof buf, req);
     ipc_msg_add_fd(&m, F_FD, fd);
     appchan_send(u, &m);

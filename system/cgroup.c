@@ -1,6 +1,8 @@
 /* cgroup.c: slated's cgroups: probing v2 or v1, the instance folder beneath slated's own, one group per app. */
 #include "cgroup.h"
 
+#include <sys/eventfd.h>
+
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
@@ -1064,4 +1066,108 @@ int cgroup_destroy(struct cgroup *g, struct err *e) {
         return r;
     group_free(g);
     return 0;
+}
+
+/* ---- the device: slated's own cgroup, which confines slated and every app ---- */
+
+/* v2: the lowest memory.max from <own> up to the root (a limit anywhere above confines us too). */
+static uint64_t v2_effective_max(const struct hierarchy *h) {
+    uint64_t limit = UINT64_MAX;
+    char path[PATH_MAX];
+    snprintf(path, sizeof path, "%s", h->own);
+    for (;;) {
+        int fd = open(path, O_PATH | O_DIRECTORY | O_CLOEXEC);
+        if (fd < 0)
+            break;
+        struct view v;
+        char buf[32];
+        uint64_t x;
+        int r = read_small(fd, "memory.max", buf, sizeof buf, &v);
+        close(fd);
+        if (r < 0) /* the root cgroup has no memory.max: the top */
+            break;
+        if (view_u64(view_trim(v), &x) == 0 && x < limit)
+            limit = x;
+        char *slash = strrchr(path, '/');
+        if (!slash || slash == path)
+            break;
+        *slash = '\0';
+    }
+    return limit;
+}
+
+int cgroups_device_memory(const struct cgroups *c, uint64_t *ret_limit, uint64_t *ret_used) {
+    int i = hier_of(c, CTRL_MEMORY);
+    uint64_t used, inactive = 0;
+    int r;
+    if (i < 0)
+        return -EOPNOTSUPP;
+    const struct hierarchy *h = &c->h[i];
+    if (c->version == 2) {
+        *ret_limit = v2_effective_max(h);
+        r = read_u64_at(h->own_fd, "memory.current", &used);
+        read_key_at(h->own_fd, "memory.stat", "inactive_file", &inactive);
+    } else {
+        /* v1 reports the effective (hierarchical) limit itself; a huge one means none. */
+        if ((r = read_key_at(h->own_fd, "memory.stat", "hierarchical_memory_limit", ret_limit)) < 0)
+            return r;
+        if (*ret_limit >= (UINT64_MAX >> 2))
+            *ret_limit = UINT64_MAX;
+        r = read_u64_at(h->own_fd, "memory.usage_in_bytes", &used);
+        read_key_at(h->own_fd, "memory.stat", "total_inactive_file", &inactive);
+    }
+    if (r < 0)
+        return r;
+    /* Inactive file pages go first and cheaply under pressure: they are not what fills the device. */
+    *ret_used = used > inactive ? used - inactive : 0;
+    return 0;
+}
+
+int cgroups_usage_eventfd(const struct cgroups *c, uint64_t threshold, struct err *e) {
+    int i = hier_of(c, CTRL_MEMORY);
+    char text[64];
+    if (i < 0 || c->version != 1)
+        return -EOPNOTSUPP;
+    const struct hierarchy *h = &c->h[i];
+    int efd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+    if (efd < 0)
+        return err_set(e, -errno, "eventfd: %s", strerror(errno));
+    int ufd = openat(h->own_fd, "memory.usage_in_bytes", O_RDONLY | O_CLOEXEC);
+    if (ufd < 0) {
+        int r = -errno;
+        close(efd);
+        return err_set(e, r, "%s/memory.usage_in_bytes: %s", h->own, strerror(-r));
+    }
+    snprintf(text, sizeof text, "%d %d %" PRIu64, efd, ufd, threshold);
+    int r = write_at(h->own_fd, "cgroup.event_control", text);
+    close(ufd); /* the registration holds its own reference */
+    if (r < 0) {
+        close(efd);
+        return err_set(e, r, "%s/cgroup.event_control: %s", h->own, strerror(-r));
+    }
+    return efd;
+}
+
+int cgroups_pressure_fd(const struct cgroups *c, const char *trigger, struct err *e) {
+    int i = hier_of(c, CTRL_MEMORY);
+    if (i < 0 || c->version != 2)
+        return -EOPNOTSUPP;
+    const struct hierarchy *h = &c->h[i];
+    int fd = openat(h->own_fd, "memory.pressure", O_RDWR | O_NONBLOCK | O_CLOEXEC);
+    if (fd < 0)
+        return err_set(e, -errno, "%s/memory.pressure: %s", h->own, strerror(errno));
+    if (write(fd, trigger, strlen(trigger) + 1) < 0) {
+        int r = -errno;
+        close(fd);
+        return err_set(e, r, "%s/memory.pressure: %s", h->own, strerror(-r));
+    }
+    return fd;
+}
+
+int cgroup_set_protection(struct cgroup *g, uint64_t low, struct err *e) {
+    char text[24];
+    if (g->c->version != 2)
+        return -EOPNOTSUPP;
+    limit_text(low, "0", text, sizeof text);
+    return group_write(g, CTRL_MEMORY, "memory.low", text, e);
 }

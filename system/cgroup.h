@@ -146,3 +146,30 @@ int cgroup_kill(struct cgroup *g, struct err *e);
  * NULL.
  */
 int cgroup_destroy(struct cgroup *g, struct err *e);
+
+/* ---- the device: slated's own cgroup, which confines slated and every app ---- */
+
+/*
+ * The memory limit that confines slated's own cgroup (the lowest along its
+ * ancestors; UINT64_MAX when none), and what that cgroup uses now, inactive
+ * file cache not counted. This is how a device simulated by a memory-limited
+ * cgroup (or a real one) looks to the memory manager.
+ */
+int cgroups_device_memory(const struct cgroups *c, uint64_t *ret_limit, uint64_t *ret_used);
+
+/*
+ * v1: an eventfd the kernel signals when the device's memory use crosses
+ * threshold bytes, either way (memory.usage_in_bytes through
+ * cgroup.event_control). Returns the fd (the caller's) or a negative errno;
+ * -EOPNOTSUPP on v2.
+ */
+int cgroups_usage_eventfd(const struct cgroups *c, uint64_t threshold, struct err *e);
+
+/*
+ * v2: a PSI trigger on the device's memory.pressure ("some 150000 2000000":
+ * 150 ms of stall within 2 s); the fd reports EPOLLPRI. -EOPNOTSUPP on v1.
+ */
+int cgroups_pressure_fd(const struct cgroups *c, const char *trigger, struct err *e);
+
+/* v2: memory.low of the group (protection from reclaim while the device has memory elsewhere); -EOPNOTSUPP on v1. */
+int cgroup_set_protection(struct cgroup *g, uint64_t low, struct err *e);

@@ -145,6 +145,7 @@ static void on_ps(struct conn *c, const struct ipc_view *req) {
         ipc_msg_add_string(&m, F_KIND, u->service[0] ? "service" : "app");
         ipc_msg_add_u32(&m, F_PID, (uint32_t)u->pid);
         ipc_msg_add_string(&m, F_STATE, unit_state_name(u));
+        ipc_msg_add_string(&m, F_CLASS, importance_name(unit_importance(u)));
         ipc_msg_add_u64(&m, F_MEMORY, mem);
         ipc_msg_add_u64(&m, F_BUDGET, u->budget);
         ipc_msg_add_u64(&m, F_UPTIME_MS, unit_running(u) ? (now - u->started_us) / 1000 : 0);

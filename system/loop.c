@@ -109,6 +109,10 @@ int loop_add_io(struct loop *l, int fd, uint32_t events, loop_io_fn fn, void *us
     return attach(s, events, ret);
 }
 
+int loop_source_fd(const struct loop_source *s) {
+    return s->dead ? -1 : s->fd;
+}
+
 int loop_io_set_events(struct loop_source *s, uint32_t events) {
     if (s->kind != SOURCE_IO || s->dead)
         return -EINVAL;

@@ -41,6 +41,9 @@ int loop_add_signal(struct loop *l, int sig, loop_signal_fn fn, void *userdata, 
 /* Report a child's end; pidfd becomes the source's (closed when it is removed). The child is reaped. */
 int loop_add_child(struct loop *l, int pidfd, loop_child_fn fn, void *userdata, struct loop_source **ret);
 
+/* The fd a source watches (a child's pidfd, say), still the source's; -1 once removed or for a signal. */
+int loop_source_fd(const struct loop_source *s);
+
 /* Remove a source (NULL is fine). */
 void loop_source_remove(struct loop_source *s);
 struct loop *loop_source_loop(struct loop_source *s);

@@ -24,7 +24,7 @@
 
 static const char usage[] =
     "usage: slated [--root DIR] [--ready-fd N] [--freeze-delay MS] [--cache-delay MS] [--stop-timeout MS]\n"
-    "              [--memory SIZE] [--libslate PATH]\n";
+    "              [--memory SIZE] [--libslate PATH] [--trim-free SIZE] [--kill-free SIZE] [--no-memory-manager]\n";
 
 uint64_t now_us(void) {
     struct timespec ts;
@@ -85,6 +85,10 @@ int slated_parse_options(int argc, char **argv, struct options *o) {
             fputs(usage, stdout);
             exit(0);
         }
+        if (strcmp(a, "--no-memory-manager") == 0) {
+            o->mem.disabled = true;
+            continue;
+        }
         if (!v) {
             fprintf(stderr, "slated: %s: unknown option or missing value\n%s", a, usage);
             return -1;
@@ -104,6 +108,10 @@ int slated_parse_options(int argc, char **argv, struct options *o) {
             ;
         else if (strcmp(a, "--libslate") == 0)
             o->libslate = v;
+        else if (strcmp(a, "--trim-free") == 0 && parse_size(v, &o->mem.trim_free) == 0)
+            ;
+        else if (strcmp(a, "--kill-free") == 0 && parse_size(v, &o->mem.kill_free) == 0)
+            ;
         else {
             fprintf(stderr, "slated: %s %s: unknown option or bad value\n%s", a, v, usage);
             return -1;
@@ -301,7 +309,7 @@ int slated_run(struct slated *s, const struct options *o, struct err *e) {
         (r = loop_add_signal(s->loop, SIGINT, on_stop_signal, s, NULL)) < 0 ||
         (r = loop_add_signal(s->loop, SIGCHLD, on_sigchld, s, NULL)) < 0)
         err_set(e, r, "signals: %s", strerror(-r));
-    else if ((r = control_open(s, e)) == 0) {
+    else if ((r = control_open(s, e)) == 0 && (r = memmgr_start(s, &o->mem)) == 0) {
         units_start_boot_services(s);
         signal_ready(s, o->ready_fd);
         slated_log(s, "ready on %s (API levels %u to %u)", s->root, s->platform.min_api_level, s->platform.api_level);
@@ -310,6 +318,7 @@ int slated_run(struct slated *s, const struct options *o, struct err *e) {
             err_set(e, r, "event loop: %s", strerror(-r));
     }
     control_close(s);
+    memmgr_stop(s);
     unlinkat(s->rootfd, READY_PATH, 0);
     while (s->units) {
         struct unit *u = s->units;

@@ -16,6 +16,7 @@
 #include "logbuf.h"
 #include "loop.h"
 #include "manifest.h"
+#include "memory.h"
 #include "outq.h"
 #include "sandbox.h"
 
@@ -79,6 +80,10 @@ struct unit {
     uint64_t budget;     /* memory.max in bytes */
     bool network;
     uint64_t oom_kills; /* the cgroup's count when this run started */
+    char kill_reason[128]; /* why the memory manager killed it, "" if it did not */
+    int oom_adj;           /* the oom_score_adj written for its importance */
+    bool oom_adj_set, protected_mem;
+    struct unit *last_client; /* a service: the app that connected last (its importance lends ours) */
     uint64_t refused;   /* malformed messages from the app */
     uint32_t awaiting; /* the event sent whose EVENT_DONE has not come; 0: none */
 
@@ -97,7 +102,7 @@ struct unit {
     struct fetch_req *fetches; /* in flight for this unit */
     size_t n_fetches;
 
-    char status[96]; /* how the last run ended: "exited with status 0", "killed by SIGSEGV" ... */
+    char status[160]; /* how the last run ended: "exited with status 0", "killed by SIGSEGV" ... */
     struct logbuf log;
 };
 
@@ -126,6 +131,7 @@ struct slated {
     uint64_t freeze_delay_us, cache_delay_us, stop_timeout_us, event_timeout_us;
     uint64_t default_memory;
     bool shutting_down;
+    struct memmgr *mem;
 };
 
 /* units.c */
@@ -173,6 +179,7 @@ struct options {
     int ready_fd;
     uint64_t freeze_delay_ms, cache_delay_ms, stop_timeout_ms, memory;
     const char *libslate;
+    struct memmgr_config mem;
 };
 /* Parse the command line; prints the usage and returns -1 when it is wrong. */
 int slated_parse_options(int argc, char **argv, struct options *o);

@@ -234,6 +234,7 @@ static void to_background(struct unit *u) {
         return;
     u->state = UNIT_BACKGROUND;
     timer_set(u, TIMER_FREEZE, u->s->freeze_delay_us);
+    memmgr_rank(u->s);
 }
 
 /* u comes to the foreground; the previous foreground app stays visible until u has started or resumed. */
@@ -253,6 +254,7 @@ static void to_foreground(struct unit *u, bool fresh) {
     s->foreground = u;
     u->state = UNIT_FOREGROUND;
     u->foreground_us = now_us();
+    memmgr_rank(s);
     /* A fresh app gets its start event once it says hello (unit_hello); should it never (an app
      * without the SDK), the previous app leaves the screen when its timer runs out. */
     if (!fresh)
@@ -705,6 +707,10 @@ int unit_stop(struct unit *u, struct err *e) {
 
 static void describe_end(struct unit *u, const siginfo_t *si) {
     uint64_t ooms = 0;
+    if (u->kill_reason[0] && si->si_code != CLD_EXITED) {
+        snprintf(u->status, sizeof u->status, "killed by slated: %s", u->kill_reason);
+        return;
+    }
     if (si->si_code == CLD_EXITED) {
         snprintf(u->status, sizeof u->status, "exited with status %d", si->si_status);
         return;
@@ -806,6 +812,9 @@ static int on_child(struct loop_source *src, const siginfo_t *si, void *userdata
     u->pid = 0;
     if (was_foreground)
         restore_previous(s);
+    u->kill_reason[0] = '\0';
+    u->oom_adj_set = u->protected_mem = false;
+    memmgr_unit_ended(s, u);
     slated_unit_ended(s);
     return 0;
 }
@@ -840,6 +849,7 @@ static int on_timer(struct loop_source *src, void *userdata) {
     case TIMER_CACHE:
         if (u->state == UNIT_BACKGROUND)
             u->state = UNIT_CACHED;
+        memmgr_rank(u->s);
         break;
     case TIMER_KILL:
         if (unit_running(u)) {

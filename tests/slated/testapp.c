@@ -9,6 +9,9 @@
  *   ...client   connects to org.test.svc's "echo" service and prints the answer
  *   ...svc      answers "echo:..." to each message on every connection (its [service echo])
  *   ...flaky    exits with status 3 as soon as it starts (a crashing service, for the backoff)
+ *   ...hoard    as life, and holds 48 MiB (or /data/hoard-mb) from its start: a cached app worth reclaiming
+ *   ...grow     allocates 2 MiB every 25 ms up to 160 MiB (or /data/grow-mb), then says done: the
+ *               foreground app that puts the device under pressure
  */
 #include <errno.h>
 #include <signal.h>
@@ -18,6 +21,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/timerfd.h>
 #include <unistd.h>
 
 #include <slate/slate.h>
@@ -80,6 +84,60 @@ static void life_trim(enum slate_trim_level level, void *ud) {
 static void life_stop(void *ud) {
     (void)ud;
     say("event=stop");
+}
+
+/* ---- hoard and grow ---- */
+
+static long mib_from(const char *path, long fallback) {
+    char buf[32];
+    return read_line(path, buf, sizeof buf) == 0 && atol(buf) > 0 ? atol(buf) : fallback;
+}
+
+/* Kept where the compiler cannot prove nobody reads it, or malloc and memset would be elided. */
+static char *volatile held[256];
+static size_t n_held;
+
+static void touch_mib(long mib) {
+    char *p = malloc((size_t)mib << 20);
+    if (!p)
+        return;
+    memset(p, 0x5a, (size_t)mib << 20);
+    held[n_held++ % 256] = p;
+}
+
+static void hoard_start(void *ud) {
+    life_start(ud);
+    long mib = mib_from("/data/hoard-mb", 48);
+    touch_mib(mib);
+    say("hoarding=%ld", mib);
+}
+
+static int grow_timer = -1;
+static long grown;
+
+static void grow_tick(int fd, void *ud) {
+    uint64_t n;
+    (void)ud;
+    if (read(fd, &n, sizeof n) != sizeof n)
+        return;
+    long goal = mib_from("/data/grow-mb", 160);
+    touch_mib(2);
+    grown += 2;
+    if (grown % 16 == 0)
+        say("grown=%ld", grown);
+    if (grown >= goal) {
+        say("done");
+        slate_app_unwatch(fd);
+    }
+}
+
+static void grow_start(void *ud) {
+    (void)ud;
+    grow_timer = timerfd_create(CLOCK_MONOTONIC, TFD_CLOEXEC | TFD_NONBLOCK);
+    struct itimerspec its = {.it_value = {0, 25000000}, .it_interval = {0, 25000000}};
+    timerfd_settime(grow_timer, 0, &its, NULL);
+    slate_app_watch(grow_timer, grow_tick, NULL);
+    say("growing");
 }
 
 /* ---- hog ---- */
@@ -199,6 +257,13 @@ int main(void) {
         cb.on_trim_memory = life_trim;
     } else if (strcmp(role, "hog") == 0)
         cb.on_start = hog_start;
+    else if (strcmp(role, "hoard") == 0) {
+        cb.on_start = hoard_start;
+        cb.on_pause = life_pause;
+        cb.on_resume = life_resume;
+        cb.on_trim_memory = life_trim;
+    } else if (strcmp(role, "grow") == 0)
+        cb.on_start = grow_start;
     else if (strcmp(role, "crash") == 0)
         cb.on_start = crash_start;
     else if (strcmp(role, "fetch") == 0)

@@ -1,0 +1,53 @@
+/* memory.h: slated's memory manager: pressure in, trims and kills out, one at a time. */
+#pragma once
+
+#include <stdbool.h>
+#include <stdint.h>
+
+struct slated;
+struct unit;
+
+/*
+ * Importance, as Android ranks processes: what the user would miss most comes
+ * first. The manager reclaims from the end of the list and never touches the
+ * foreground app (or slated, which is not an app).
+ */
+enum importance {
+    IMP_FOREGROUND,  /* the app on screen */
+    IMP_VISIBLE,     /* still on screen, paused */
+    IMP_PERCEPTIBLE, /* a service the foreground or a visible app is using */
+    IMP_SERVICE,     /* another running service */
+    IMP_PREVIOUS,    /* the app the user left last: likely to come back */
+    IMP_CACHED,      /* every other app in the background */
+    IMP_NONE,        /* not running */
+};
+
+const char *importance_name(enum importance i);
+enum importance unit_importance(const struct unit *u);
+
+/*
+ * The manager wakes only for events: PSI triggers on the machine's memory
+ * pressure (/proc/pressure/memory) and, for the device slated's own cgroup
+ * confines, a usage threshold (cgroup v1) or that cgroup's own PSI trigger
+ * (v2). While memory stays short it looks again every 100 ms, and stops
+ * looking once it is back; a calm device costs no wake-up at all.
+ *
+ * Below the trim line (free memory under 20% of the device, at least 32 MiB) the
+ * background apps get trim-memory; below the kill line (10%, at least 16 MiB),
+ * or with a full stall, one app is killed: cached apps least recently used
+ * first, then the previous app, services, perceptible services, visible apps;
+ * never the foreground app. It waits for the victim's memory to come back
+ * (its pidfd, process_mrelease) before deciding again.
+ */
+struct memmgr_config {
+    uint64_t trim_free; /* 0: 20% of the device */
+    uint64_t kill_free; /* 0: 10% of the device */
+    bool disabled;      /* --no-memory-manager: leave it to the kernel (benchmarks compare) */
+};
+
+int memmgr_start(struct slated *s, const struct memmgr_config *cfg);
+void memmgr_stop(struct slated *s);
+/* A unit ended: if it was the victim, its memory is back; look again. */
+void memmgr_unit_ended(struct slated *s, struct unit *u);
+/* The importance of units changed (lifecycle): update their OOM scores and protection. */
+void memmgr_rank(struct slated *s);

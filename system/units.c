@@ -421,8 +421,13 @@ static int load_launch(struct slated *s, const char *id, const char *service, st
 static int on_child(struct loop_source *src, const siginfo_t *si, void *userdata);
 
 static int prepare_cgroup(struct unit *u, struct err *e) {
-    /* The budget holds swap too: an app may not page its way past it. */
-    struct cgroup_limits lim = {.memory_max = u->budget, .pids_max = PIDS_MAX, .no_swap = true};
+    /* The budget is the soft limit (memory.high: past it the app is throttled and reclaimed), a
+     * quarter more the hard cap (memory.max: the OOM killer, inside the group only). Swap counts
+     * too: an app may not page its way past either. */
+    struct cgroup_limits lim = {.memory_high = u->budget,
+                                .memory_max = u->budget + u->budget / 4,
+                                .pids_max = PIDS_MAX,
+                                .no_swap = true};
     if (u->cg) {
         int r = cgroup_freeze(u->cg, false, e);
         return r < 0 && r != -EOPNOTSUPP ? r : cgroup_set_limits(u->cg, &lim, e);

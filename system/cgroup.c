@@ -1171,3 +1171,11 @@ int cgroup_set_protection(struct cgroup *g, uint64_t low, struct err *e) {
     limit_text(low, "0", text, sizeof text);
     return group_write(g, CTRL_MEMORY, "memory.low", text, e);
 }
+
+int cgroups_device_refaults(const struct cgroups *c, uint64_t *ret) {
+    int i = hier_of(c, CTRL_MEMORY);
+    if (i < 0)
+        return -EOPNOTSUPP;
+    return read_key_at(c->h[i].own_fd, "memory.stat",
+                       c->version == 2 ? "workingset_refault_file" : "total_workingset_refault_file", ret);
+}

@@ -157,6 +157,9 @@ int cgroup_destroy(struct cgroup *g, struct err *e);
  */
 int cgroups_device_memory(const struct cgroups *c, uint64_t *ret_limit, uint64_t *ret_used);
 
+/* File pages the device read back soon after evicting them (a counter): thrashing shows here before PSI. */
+int cgroups_device_refaults(const struct cgroups *c, uint64_t *ret);
+
 /*
  * v1: an eventfd the kernel signals when the device's memory use crosses
  * threshold bytes, either way (memory.usage_in_bytes through

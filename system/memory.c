@@ -33,6 +33,7 @@ struct memmgr {
     bool pressure;         /* below the trim line: rechecking */
     bool trimmed;          /* this episode's trims were sent */
     uint64_t last_full_us; /* the last full-stall event */
+    uint64_t refaults, refaults_us; /* the device's refault counter when last looked at */
 };
 
 static const char *const names[] = {
@@ -180,6 +181,24 @@ static void send_trims(struct memmgr *m, uint32_t level) {
 
 static int on_recheck(struct loop_source *src, void *userdata);
 
+/*
+ * Whether the device thrashes: more than 5% of its pages read back per second after eviction.
+ * PSI notices a stall once it has lasted; refaults show the working set no longer fits sooner.
+ */
+static bool thrashing(struct memmgr *m, uint64_t total) {
+    uint64_t count, now = now_us();
+    if (cgroups_device_refaults(m->s->cgroups, &count) < 0)
+        return false;
+    bool fast = false;
+    if (m->refaults_us && now > m->refaults_us && count >= m->refaults) {
+        uint64_t per_s = (count - m->refaults) * 1000000 / (now - m->refaults_us);
+        fast = per_s * 4096 > total / 20;
+    }
+    m->refaults = count;
+    m->refaults_us = now;
+    return fast;
+}
+
 static void check(struct memmgr *m) {
     uint64_t free_b, total;
     if (m->cfg.disabled || m->victim || m->s->shutting_down || device_free(m, &free_b, &total) < 0)
@@ -194,13 +213,14 @@ static void check(struct memmgr *m) {
         if (m->pressure)
             slated_log(m->s, "memory: relieved (%" PRIu64 " MiB free of %" PRIu64 " MiB)", free_b >> 20, total >> 20);
         m->pressure = m->trimmed = false;
+        m->refaults_us = 0;
         loop_timer_stop(m->recheck);
         return;
     }
     if (!m->pressure)
         slated_log(m->s, "memory: short (%" PRIu64 " MiB free of %" PRIu64 " MiB)", free_b >> 20, total >> 20);
     m->pressure = true;
-    bool critical = free_b < kill_line || now_us() - m->last_full_us < FULL_STALL_US;
+    bool critical = thrashing(m, total) || free_b < kill_line || now_us() - m->last_full_us < FULL_STALL_US;
     if (!m->trimmed) {
         send_trims(m, critical ? TRIM_CRITICAL : TRIM_MODERATE);
         m->trimmed = true;

@@ -34,7 +34,7 @@ enum importance unit_importance(const struct unit *u);
  *
  * Below the trim line (free memory under 20% of the device, at least 32 MiB) the
  * background apps get trim-memory; below the kill line (10%, at least 16 MiB),
- * or with a full stall, one app is killed: cached apps least recently used
+ * with a full stall, or while the device thrashes (refaults), one app is killed: cached apps least recently used
  * first, then the previous app, services, perceptible services, visible apps;
  * never the foreground app. It waits for the victim's memory to come back
  * (its pidfd, process_mrelease) before deciding again.

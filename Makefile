@@ -55,6 +55,7 @@ asan: deps
 bench: deps
 	bench/install.sh
 	bench/update.sh
+	bench/slated.sh
 
 clean:
 	rm -rf $(BUILD) $(FUZZ_BUILD) $(ASAN_BUILD)

@@ -1,7 +1,8 @@
 /* fetch.c: getting repository files over HTTP(S) with libcurl, or from a local folder. */
 #include "fetch.h"
 
-#include <curl/curl.h>
+#include "curl-dl.h"
+
 #include <fcntl.h>
 #include <limits.h>
 #include <pthread.h>
@@ -287,6 +288,9 @@ static size_t on_data(char *p, size_t size, size_t nmemb, void *userdata) {
     } while (0)
 
 static int curl_open(struct transfer *t, const char *url) {
+    int r = dlopen_libcurl(t->e);
+    if (r < 0)
+        return r;
     pthread_once(&curl_once, curl_init);
     if (curl_init_result != CURLE_OK)
         return err_set(t->e, -ENOMEM, "%s: cannot start libcurl: %s", t->where, curl_easy_strerror(curl_init_result));

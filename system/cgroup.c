@@ -1098,7 +1098,7 @@ static uint64_t v2_effective_max(const struct hierarchy *h) {
 
 int cgroups_device_memory(const struct cgroups *c, uint64_t *ret_limit, uint64_t *ret_used) {
     int i = hier_of(c, CTRL_MEMORY);
-    uint64_t used, inactive = 0;
+    uint64_t used = 0, inactive = 0;
     int r;
     if (i < 0)
         return -EOPNOTSUPP;

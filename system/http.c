@@ -1,7 +1,7 @@
 /* http.c: libcurl's multi interface driven by slated's loop: many transfers, each body into a sealed memfd. */
 #include "http.h"
 
-#include <curl/curl.h>
+#include "curl-dl.h"
 #include <fcntl.h>
 #include <stdbool.h>
 #include <stdio.h>
@@ -487,6 +487,8 @@ static int on_timeout_change(CURLM *multi, long timeout_ms, void *userp) {
 static int curl_up(struct http *h, struct err *e) {
     int r;
     if (!h->curl_ready) {
+        if ((r = dlopen_libcurl(e)) < 0)
+            return r;
         CURLcode k = curl_global_init(CURL_GLOBAL_DEFAULT);
         if (k != CURLE_OK)
             return err_set(e, -ENOMEM, "cannot start libcurl: %s", curl_easy_strerror(k));

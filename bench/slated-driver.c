@@ -4,7 +4,6 @@
 #include <limits.h>
 #include <poll.h>
 #include <sched.h>
-#include <seccomp.h>
 #include <signal.h>
 #include <spawn.h>
 #include <stdarg.h>
@@ -20,14 +19,14 @@
 #include <unistd.h>
 
 #include "ipc.h"
+#include "sandbox.h"
 #include "proto.h"
 #include "sandbox.h"
 
 /*
  * slated-driver bpf FILE
- *     Compile a seccomp filter equivalent to system/sandbox.c's (the same allow-list, the same
- *     calls that kill, clone without namespace flags, clone3 -> ENOSYS, EPERM for the rest, the
- *     same binary-tree layout) and write it as raw BPF, for bwrap --seccomp FD.
+ *     Write system/sandbox.c's own seccomp filter (sandbox_export_filter) as raw BPF, for
+ *     bwrap --seccomp FD: both sides run the very same filter.
  *
  * slated-driver launch --root R --id ID --slate SLATE --app-dir DIR --libslate LIB --bpf FILE
  *                      --bwrap-data DIR --alone-data DIR --ld-path DIR [--runs N] [--warmup N] [--raw FILE]
@@ -45,77 +44,14 @@
 
 extern char **environ;
 
-/* ---- the seccomp filter: a copy of system/sandbox.c's lists ---- */
-
-/* clang-format off */
-static const char *const allowed_calls[] = {
-    "read", "write", "readv", "writev", "pread64", "pwrite64", "preadv", "pwritev", "preadv2", "pwritev2",
-    "open", "openat", "close", "close_range", "lseek", "_llseek", "stat", "fstat", "lstat", "newfstatat",
-    "fstatat64", "statx", "statfs", "fstatfs", "access", "faccessat", "faccessat2", "readlink", "readlinkat",
-    "getdents64", "getcwd", "chdir", "fchdir", "mkdir", "mkdirat", "rmdir", "unlink", "unlinkat", "rename",
-    "renameat", "renameat2", "link", "linkat", "symlink", "symlinkat", "chmod", "fchmod", "fchmodat", "truncate",
-    "ftruncate", "fsync", "fdatasync", "fallocate", "flock", "fcntl", "ioctl", "dup", "dup2", "dup3", "pipe",
-    "pipe2", "umask", "utimensat", "sendfile", "copy_file_range", "splice", "inotify_init1",
-    "inotify_add_watch", "inotify_rm_watch",
-    "mmap", "mprotect", "munmap", "mremap", "madvise", "brk", "msync", "mincore", "membarrier", "memfd_create",
-    "exit", "exit_group", "futex", "futex_waitv", "set_robust_list", "get_robust_list", "rseq", "set_tid_address",
-    "arch_prctl", "prctl", "restart_syscall",
-    "clock_gettime", "clock_getres", "clock_nanosleep", "nanosleep", "gettimeofday", "time",
-    "getpid", "getppid", "gettid", "getuid", "geteuid", "getgid", "getegid", "getgroups", "getresuid",
-    "getresgid", "getpgid", "getpgrp", "getsid", "setsid", "setpgid", "getrlimit", "prlimit64", "getrusage",
-    "sysinfo", "uname", "sched_yield", "sched_getaffinity", "getpriority", "getrandom", "capget",
-    "rt_sigaction", "rt_sigprocmask", "rt_sigreturn", "rt_sigsuspend", "rt_sigtimedwait", "rt_sigpending",
-    "sigaltstack", "kill", "tgkill", "tkill",
-    "fork", "vfork", "execve", "execveat", "wait4", "waitid",
-    "poll", "ppoll", "select", "pselect6", "epoll_create", "epoll_create1", "epoll_ctl", "epoll_wait",
-    "epoll_pwait", "epoll_pwait2", "eventfd", "eventfd2", "timerfd_create", "timerfd_settime", "timerfd_gettime",
-    "signalfd", "signalfd4",
-    "socket", "socketpair", "connect", "bind", "listen", "accept", "accept4", "sendto", "recvfrom", "sendmsg",
-    "recvmsg", "sendmmsg", "recvmmsg", "shutdown", "getsockname", "getpeername", "setsockopt", "getsockopt",
-};
-
-static const char *const hostile_calls[] = {
-    "ptrace", "process_vm_readv", "process_vm_writev", "mount", "umount2", "pivot_root", "chroot", "open_tree",
-    "move_mount", "fsopen", "fsconfig", "fsmount", "fspick", "mount_setattr", "unshare", "setns", "bpf",
-    "kexec_load", "kexec_file_load", "init_module", "finit_module", "delete_module", "keyctl", "add_key",
-    "request_key", "perf_event_open", "userfaultfd", "swapon", "swapoff", "reboot",
-};
-/* clang-format on */
-
-#define NS_FLAGS                                                                                                       \
-    (CLONE_NEWUSER | CLONE_NEWNS | CLONE_NEWPID | CLONE_NEWIPC | CLONE_NEWUTS | CLONE_NEWNET | CLONE_NEWCGROUP)
-
-static int add_rules(scmp_filter_ctx ctx, uint32_t action, const char *const *names, size_t n) {
-    for (size_t i = 0; i < n; i++) {
-        int nr = seccomp_syscall_resolve_name(names[i]);
-        if (nr == __NR_SCMP_ERROR)
-            continue;
-        int r = seccomp_rule_add(ctx, action, nr, 0);
-        if (r < 0)
-            return r;
-    }
-    return 0;
-}
+/* ---- the seccomp filter: system/sandbox.c's own ---- */
 
 static int export_bpf(const char *path) {
-    scmp_filter_ctx ctx = seccomp_init(SCMP_ACT_ERRNO(EPERM));
-    if (!ctx)
-        return -ENOMEM;
-    seccomp_attr_set(ctx, SCMP_FLTATR_CTL_OPTIMIZE, 2);
-    int r = add_rules(ctx, SCMP_ACT_ALLOW, allowed_calls, sizeof allowed_calls / sizeof *allowed_calls);
-    if (r >= 0)
-        r = add_rules(ctx, SCMP_ACT_KILL_PROCESS, hostile_calls, sizeof hostile_calls / sizeof *hostile_calls);
-    if (r >= 0)
-        r = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(clone), 1, SCMP_A0(SCMP_CMP_MASKED_EQ, NS_FLAGS, 0));
-    if (r >= 0)
-        r = seccomp_rule_add(ctx, SCMP_ACT_ERRNO(ENOSYS), SCMP_SYS(clone3), 0);
-    if (r >= 0) {
-        int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-        r = fd < 0 ? -errno : seccomp_export_bpf(ctx, fd);
-        if (fd >= 0 && close(fd) < 0 && r >= 0)
-            r = -errno;
-    }
-    seccomp_release(ctx);
+    struct err e = {0};
+    int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+    int r = fd < 0 ? -errno : sandbox_export_filter(fd, &e);
+    if (fd >= 0 && close(fd) < 0 && r >= 0)
+        r = -errno;
     return r;
 }
 

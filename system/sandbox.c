@@ -101,7 +101,8 @@ static int add_rules(scmp_filter_ctx ctx, uint32_t action, const char *const *na
     return 0;
 }
 
-static int compile_filter(void) {
+/* The filter as raw BPF written to fd (seccomp_export_bpf's format, what bwrap --seccomp reads). */
+static int export_filter(int fd) {
     scmp_filter_ctx ctx = seccomp_init(SCMP_ACT_ERRNO(EPERM));
     if (!ctx)
         return -ENOMEM;
@@ -117,11 +118,20 @@ static int compile_filter(void) {
         r = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(clone), 1, SCMP_A0(SCMP_CMP_MASKED_EQ, NS_FLAGS, 0));
     if (r >= 0)
         r = seccomp_rule_add(ctx, SCMP_ACT_ERRNO(ENOSYS), SCMP_SYS(clone3), 0);
-    int fd = -1;
-    if (r >= 0) {
-        fd = memfd_create("seccomp", MFD_CLOEXEC);
-        r = fd < 0 ? -errno : seccomp_export_bpf(ctx, fd);
-    }
+    if (r >= 0)
+        r = seccomp_export_bpf(ctx, fd);
+    seccomp_release(ctx);
+    return r < 0 ? r : 0;
+}
+
+int sandbox_export_filter(int fd, struct err *e) {
+    int r = export_filter(fd);
+    return r < 0 ? err_set(e, r, "seccomp filter: %s", strerror(-r)) : 0;
+}
+
+static int compile_filter(void) {
+    int fd = memfd_create("seccomp", MFD_CLOEXEC);
+    int r = fd < 0 ? -errno : export_filter(fd);
     if (r >= 0) {
         off_t size = lseek(fd, 0, SEEK_END);
         filter.filter = size > 0 ? malloc((size_t)size) : NULL;
@@ -134,7 +144,6 @@ static int compile_filter(void) {
     }
     if (fd >= 0)
         close(fd);
-    seccomp_release(ctx);
     return r < 0 ? r : 0;
 }
 

@@ -80,3 +80,9 @@ int sandbox_libc_binds(struct sandbox_bind *ret, struct err *e);
  * Needs Linux 5.12 (clone3, pidfd, open_tree, mount_setattr).
  */
 int sandbox_spawn(const struct sandbox_spec *spec, struct sandbox_child *ret, struct err *e);
+
+/*
+ * The seccomp filter every sandbox gets, written to fd as raw BPF (the format bwrap's
+ * --seccomp reads), so that a comparison runs the very same filter. 0 or a negative errno.
+ */
+int sandbox_export_filter(int fd, struct err *e);

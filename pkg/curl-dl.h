@@ -48,6 +48,16 @@ LIBCURL_SYMBOLS(LIBCURL_DECLARE)
 /* Load libcurl once (thread-safe); 0, or -ELIBACC with a line naming the library. */
 int dlopen_libcurl(struct err *e);
 
+#define CURL_REDIRECTS_MAX 5
+
+/*
+ * What every transfer of Slate's gets, updates (pkg/fetch.c) and apps' requests
+ * (system/http.c) alike: the URL, http and https only (after redirects too),
+ * at most CURL_REDIRECTS_MAX redirects, no signals, Slate's user agent, and
+ * curl's own text of a failure in errbuf (CURL_ERROR_SIZE bytes).
+ */
+CURLcode curl_common_setup(CURL *c, const char *url, char *errbuf);
+
 /* From here on, curl's names call through the pointers (not in curl-dl.c, which defines them). */
 #ifndef CURL_DL_DEFINE
 #undef curl_easy_setopt /* curl.h's argument-counting wrappers */

@@ -21,16 +21,10 @@
 #define STALL_TIMEOUT_S 15
 #define STALL_TIMEOUT_MAX_S 3600
 #define RETRIES 3
-#define REDIRECTS_MAX 5L
 #define BACKOFF_FIRST_MS 200
 #define BACKOFF_MAX_MS 5000
 #define READ_BLOCK (64 * 1024)
 #define SHOWN_MAX 300 /* bytes of a location a message shows */
-#ifdef SLATE_VERSION
-#define USER_AGENT "slate/" SLATE_VERSION
-#else
-#define USER_AGENT "slate"
-#endif
 
 /* Where the bytes of one resource go, and what has been seen on the way. */
 struct transfer {
@@ -297,19 +291,11 @@ static int curl_open(struct transfer *t, const char *url) {
     CURL *c = curl_easy_init();
     if (!c)
         return err_set(t->e, -ENOMEM, "out of memory");
-    CURLcode k = CURLE_OK;
-    SET(CURLOPT_URL, url);
-    SET(CURLOPT_PROTOCOLS_STR, "http,https");
-    SET(CURLOPT_REDIR_PROTOCOLS_STR, "http,https");
-    SET(CURLOPT_FOLLOWLOCATION, 1L);
-    SET(CURLOPT_MAXREDIRS, REDIRECTS_MAX);
+    CURLcode k = curl_common_setup(c, url, t->curl_msg);
     SET(CURLOPT_FAILONERROR, 1L);
-    SET(CURLOPT_NOSIGNAL, 1L);
     SET(CURLOPT_CONNECTTIMEOUT, t->o->connect_timeout_s);
     SET(CURLOPT_LOW_SPEED_LIMIT, 1L);
     SET(CURLOPT_LOW_SPEED_TIME, t->o->stall_timeout_s);
-    SET(CURLOPT_USERAGENT, USER_AGENT);
-    SET(CURLOPT_ERRORBUFFER, t->curl_msg);
     SET(CURLOPT_WRITEFUNCTION, on_data);
     SET(CURLOPT_WRITEDATA, t);
     SET(CURLOPT_HEADERFUNCTION, on_header);
@@ -391,7 +377,7 @@ static int curl_failure(struct transfer *t, CURLcode k) {
         return err_set(t->e, -EPROTONOSUPPORT, "%s: redirected to a scheme other than http or https", t->where);
     case CURLE_TOO_MANY_REDIRECTS:
         t->retryable = false;
-        return err_set(t->e, -ELOOP, "%s: more than %ld redirects", t->where, REDIRECTS_MAX);
+        return err_set(t->e, -ELOOP, "%s: more than %d redirects", t->where, CURL_REDIRECTS_MAX);
     case CURLE_OUT_OF_MEMORY: t->retryable = false; return err_set(t->e, -ENOMEM, "out of memory");
     default: break;
     }

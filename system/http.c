@@ -2,6 +2,7 @@
 #include "http.h"
 
 #include "curl-dl.h"
+#include "util.h"
 #include <fcntl.h>
 #include <stdbool.h>
 #include <stdio.h>
@@ -21,11 +22,6 @@
 #define SHOWN_MAX 160 /* bytes of a URL an error line shows */
 #define CAUSE_MAX (CURL_ERROR_SIZE + 128)
 #define BODY_SEALS (F_SEAL_SEAL | F_SEAL_SHRINK | F_SEAL_GROW | F_SEAL_WRITE)
-#ifdef SLATE_VERSION
-#define USER_AGENT "slate/" SLATE_VERSION
-#else
-#define USER_AGENT "slate"
-#endif
 
 /* One socket curl asked the loop to watch. */
 struct watch {
@@ -152,19 +148,6 @@ static int fail(struct http_transfer *t, int r, const char *fmt, ...) {
 }
 
 /* The body ------------------------------------------------------------------------------------ */
-
-static int write_all(int fd, const char *p, size_t n) {
-    while (n > 0) {
-        ssize_t k = write(fd, p, n);
-        if (k < 0 && errno == EINTR)
-            continue;
-        if (k < 0)
-            return -errno;
-        p += k;
-        n -= (size_t)k;
-    }
-    return 0;
-}
 
 /* Only when a body comes: a failed transfer costs no file. */
 static int body_open(struct http_transfer *t) {
@@ -673,20 +656,12 @@ static int easy_setup(struct http_transfer *t, const struct http_request *req, c
     CURL *c = t->easy = curl_easy_init();
     if (!c)
         return err_set(e, -ENOMEM, "out of memory");
-    CURLcode k = CURLE_OK;
-    SET(CURLOPT_URL, url);
+    CURLcode k = curl_common_setup(c, url, t->curl_msg);
     SET(CURLOPT_PRIVATE, t);
-    SET(CURLOPT_PROTOCOLS_STR, "http,https");
-    SET(CURLOPT_REDIR_PROTOCOLS_STR, "http,https");
-    SET(CURLOPT_FOLLOWLOCATION, 1L);
-    SET(CURLOPT_MAXREDIRS, (long)HTTP_REDIRECTS_MAX);
     SET(CURLOPT_PROXY, ""); /* not the environment's: the device decides */
     SET(CURLOPT_NETRC, (long)CURL_NETRC_IGNORED);
-    SET(CURLOPT_NOSIGNAL, 1L);
     SET(CURLOPT_CONNECTTIMEOUT_MS, lim->connect_timeout_ms);
     SET(CURLOPT_TIMEOUT_MS, lim->total_timeout_ms);
-    SET(CURLOPT_USERAGENT, USER_AGENT);
-    SET(CURLOPT_ERRORBUFFER, t->curl_msg);
     SET(CURLOPT_WRITEFUNCTION, on_body);
     SET(CURLOPT_WRITEDATA, t);
     SET(CURLOPT_HEADERFUNCTION, on_header);

@@ -15,7 +15,7 @@
  * environment, no netrc, no cookies. libcurl is not even initialised before
  * the first request: an idle slated stays small.
  */
-#define HTTP_REDIRECTS_MAX 5
+#define HTTP_REDIRECTS_MAX 5 /* CURL_REDIRECTS_MAX, the policy every Slate transfer shares (pkg/curl-dl.h) */
 #define HTTP_URL_MAX 8192         /* longer URLs are refused by http_start */
 #define HTTP_CONTENT_TYPE_MAX 128 /* http_response.content_type, its NUL included */
 

@@ -242,30 +242,38 @@ static void print_ps_table(const struct ps *ps) {
     }
 }
 
+/* Every unit slated knows, into *ps; an error reply becomes a failure with its text in e. */
+static int fetch_ps(struct session *s, struct ps *ps, struct err *e) {
+    uint8_t buf[64];
+    struct ipc_msg m;
+    struct ipc_view v;
+    int r;
+    ipc_msg_init(&m, buf, sizeof buf, MSG_PS, ipc_serial_next(&s->serial), 0);
+    if ((r = ipc_send(s->fd, &m, e)) < 0 || (r = receive_reply(s, ipc_msg_serial(&m), collect_row, ps, &v, e)) < 0)
+        return r;
+    if (v.flags & IPC_FLAG_ERROR) {
+        const char *text = "failed";
+        int64_t code = -EIO;
+        ipc_msg_get_i64(&v, IPC_FIELD_ERROR_CODE, &code, NULL);
+        ipc_msg_get_string(&v, IPC_FIELD_ERROR_TEXT, &text, NULL, NULL);
+        r = err_set(e, (int)code, "ps: %s", text);
+    }
+    ipc_view_finish(&v);
+    return r;
+}
+
 int verb_ps(struct cli *c) {
     bool json = c->argc == 2 && strcmp(c->argv[1], "--json") == 0;
     struct session s;
-    struct ipc_view v;
     struct ps ps = {0};
     struct err e = {0};
-    uint8_t buf[64];
-    struct ipc_msg m;
-    int r, status = 0;
+    int status = 0;
 
     if (c->argc > 2 || (c->argc == 2 && !json))
         return cli_usage(c, "only --json may follow");
-    if ((r = session_open(c, &s, &e)) == 0) {
-        ipc_msg_init(&m, buf, sizeof buf, MSG_PS, ipc_serial_next(&s.serial), 0);
-        if ((r = ipc_send(s.fd, &m, &e)) == 0)
-            r = receive_reply(&s, ipc_msg_serial(&m), collect_row, &ps, &v, &e);
-    }
-    if (r < 0)
+    if (session_open(c, &s, &e) < 0 || fetch_ps(&s, &ps, &e) < 0)
         status = cli_fail(&e);
-    else if (v.flags & IPC_FLAG_ERROR) {
-        status = fail_reply(&v, "ps");
-        ipc_view_finish(&v);
-    } else {
-        ipc_view_finish(&v);
+    else {
         if (json)
             print_ps_json(&ps);
         else
@@ -373,23 +381,17 @@ static int stop_unit(struct session *s, const char *name) {
 
 int daemon_stop_package(struct cli *c, const char *id) {
     struct session s;
-    struct ipc_view v;
     struct ps ps = {0};
     struct err e = {0};
-    uint8_t buf[64];
-    struct ipc_msg m;
     size_t n = strlen(id);
-    int r, status = 0;
+    int status = 0;
 
     if (session_open(c, &s, &e) < 0) {
         session_close(&s);
         return e.code == -E_STATE ? 0 : cli_fail(&e); /* no slated: nothing runs */
     }
-    ipc_msg_init(&m, buf, sizeof buf, MSG_PS, ipc_serial_next(&s.serial), 0);
-    if ((r = ipc_send(s.fd, &m, &e)) < 0 || (r = receive_reply(&s, ipc_msg_serial(&m), collect_row, &ps, &v, &e)) < 0)
+    if (fetch_ps(&s, &ps, &e) < 0)
         status = cli_fail(&e);
-    else
-        ipc_view_finish(&v);
     for (size_t i = 0; status == 0 && i < ps.n; i++)
         if ((ps.rows[i].pid || strcmp(ps.rows[i].state, "backoff") == 0) && strncmp(ps.rows[i].name, id, n) == 0 &&
             (ps.rows[i].name[n] == '\0' || ps.rows[i].name[n] == '@'))

@@ -46,7 +46,7 @@ static bool grow(void) {
     return true;
 }
 
-static uint8_t rxbuf[IPC_MSG_MAX]; /* guarded by lock */
+static uint8_t rxbuf[IPC_MSG_MAX]; /* guarded by lock: what the loop drains (a call reads into its own) */
 
 static int wait_readable(int fd) {
     struct pollfd p = {.fd = fd, .events = POLLIN};
@@ -79,8 +79,8 @@ static void enqueue(struct ipc_view *v) {
 }
 
 /* One message, not waiting; non-replies are queued. Returns 1 for a reply left in *v, 0 for none, or -errno. */
-static int receive(int fd, uint32_t want_serial, struct ipc_view *v) {
-    int r = ipc_recv(fd, rxbuf, sizeof rxbuf, v, NULL);
+static int receive(int fd, uint8_t *buf, uint32_t want_serial, struct ipc_view *v) {
+    int r = ipc_recv(fd, buf, IPC_MSG_MAX, v, NULL);
     if (r == -ECONNRESET)
         hung_up = true;
     if (r < 0)
@@ -100,17 +100,13 @@ static int call_locked(int fd, struct ipc_msg *request, uint8_t *rbuf, struct ip
     if ((r = ipc_send(fd, request, NULL)) < 0)
         return r == -EPIPE ? -ECONNRESET : r;
     for (;;) {
-        if ((r = receive(fd, serial, reply)) < 0)
+        if ((r = receive(fd, rbuf, serial, reply)) < 0)
             return r;
         if (r == 1)
             break;
         if ((r = wait_readable(fd)) < 0)
             return r;
     }
-    memcpy(rbuf, rxbuf, IPC_MSG_MAX);
-    /* The view points into rxbuf: re-point it at the caller's copy. */
-    for (size_t i = 0; i < reply->n_fields; i++)
-        reply->fields[i].value = rbuf + (reply->fields[i].value - rxbuf);
     if (reply->flags & IPC_FLAG_ERROR) {
         int64_t code = -EIO;
         ipc_msg_get_i64(reply, IPC_FIELD_ERROR_CODE, &code, NULL);
@@ -193,7 +189,7 @@ int channel_next_event(struct channel_event *ret) {
     if (pthread_mutex_trylock(&lock) != 0)
         return -EBUSY;
     /* Drain what arrived: receive() queues non-replies, and drops replies nobody waits for. */
-    while (!hung_up && q_len < QUEUE_MAX && (r = receive(fd, 0, &v)) == 0) {
+    while (!hung_up && q_len < QUEUE_MAX && (r = receive(fd, rxbuf, 0, &v)) == 0) {
         struct pollfd p = {.fd = fd, .events = POLLIN};
         if (poll(&p, 1, 0) <= 0)
             break;

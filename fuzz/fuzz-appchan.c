@@ -38,20 +38,9 @@ static int never(struct loop_source *src, void *userdata) {
 
 /* A unit as units.c makes one, listed in s. */
 static struct unit *unit_make(const char *id, const char *service) {
-    struct unit *u = calloc(1, sizeof *u);
+    struct unit *u = unit_new(&s, id, service);
     if (!u)
         fuzz_fail("out of memory");
-    u->s = &s;
-    snprintf(u->id, sizeof u->id, "%s", id);
-    snprintf(u->service, sizeof u->service, "%s", service ? service : "");
-    snprintf(u->name, sizeof u->name, "%s%s%s", id, service ? "@" : "", service ? service : "");
-    u->chan_fd = u->out_fd = u->err_fd = u->log_fd = -1;
-    for (size_t i = 0; i < sizeof u->pending / sizeof *u->pending; i++)
-        u->pending[i] = -1;
-    struct unit **p = &s.units;
-    while (*p)
-        p = &(*p)->next;
-    *p = u;
     return u;
 }
 

@@ -136,6 +136,8 @@ struct slated {
 
 /* units.c */
 struct unit *unit_find(struct slated *s, const char *name);
+/* A unit not yet started, appended to s's list (service NULL for an app); NULL when out of memory. */
+struct unit *unit_new(struct slated *s, const char *id, const char *service);
 /* Start an app (or bring it to the foreground). On failure e says why. */
 int unit_start_app(struct slated *s, const char *id, struct unit **ret, struct err *e);
 /* A service unit, created from its manifest when needed, started when not running. */

@@ -48,7 +48,7 @@ struct unit *unit_find(struct slated *s, const char *name) {
     return NULL;
 }
 
-static struct unit *unit_new(struct slated *s, const char *id, const char *service) {
+struct unit *unit_new(struct slated *s, const char *id, const char *service) {
     struct unit *u = calloc(1, sizeof *u);
     if (!u)
         return NULL;

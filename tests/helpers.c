@@ -305,15 +305,15 @@ void test_hash(const void *data, size_t len, char out[65]) {
     hex_encode(h, sizeof h, out);
 }
 
-void test_server_start(struct test_server *s, const char *dir, const char *log) {
+void test_script_server_start(struct test_server *s, const char *script_name, const char *arg1, const char *arg2) {
     int out[2], in[2];
     if (pipe2(out, O_CLOEXEC) < 0 || pipe2(in, O_CLOEXEC) < 0)
         fail_msg("pipe: %m");
     setenv("no_proxy", "127.0.0.1", 1);
     setenv("NO_PROXY", "127.0.0.1", 1);
     const char *src = getenv("SLATE_SOURCE_ROOT");
-    char *script = test_fmt("%s/tests/http-fault-server.py", src ? src : ".");
-    char *argv[] = {"python3", script, (char *)dir, (char *)log, NULL};
+    char *script = test_fmt("%s/tests/%s", src ? src : ".", script_name);
+    char *argv[] = {"python3", script, (char *)arg1, (char *)arg2, NULL};
     posix_spawn_file_actions_t fa;
     posix_spawn_file_actions_init(&fa);
     posix_spawn_file_actions_adddup2(&fa, in[0], 0);
@@ -330,16 +330,20 @@ void test_server_start(struct test_server *s, const char *dir, const char *log) 
     while (n < sizeof line - 1 && !strchr(line, '\n')) {
         ssize_t k = read(out[0], line + n, sizeof line - 1 - n);
         if (k <= 0)
-            fail_msg("the test server did not start");
+            fail_msg("%s did not start", script_name);
         n += (size_t)k;
         line[n] = '\0';
     }
     close(out[0]);
     int port = 0;
     if (sscanf(line, "PORT %d", &port) != 1 || port <= 0)
-        fail_msg("the test server said: %s", line);
+        fail_msg("%s said: %s", script_name, line);
     s->url = test_fmt("http://127.0.0.1:%d", port);
     free(script);
+}
+
+void test_server_start(struct test_server *s, const char *dir, const char *log) {
+    test_script_server_start(s, "http-fault-server.py", dir, log);
 }
 
 void test_server_stop(struct test_server *s) {

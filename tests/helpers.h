@@ -87,6 +87,8 @@ struct test_server {
     char *url;
 };
 void test_server_start(struct test_server *s, const char *dir, const char *log);
+/* Any such server script under tests/ (NULL-ended arguments, at most two), e.g. "http/echo-server.py". */
+void test_script_server_start(struct test_server *s, const char *script_name, const char *arg1, const char *arg2);
 void test_server_stop(struct test_server *s);
 
 /* BLAKE2b-256 of data, in hex (65 bytes). */

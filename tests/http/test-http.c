@@ -79,41 +79,6 @@ static uint64_t now_ms(void) {
 
 /* Servers ------------------------------------------------------------------------------------ */
 
-/* echo-server.py, started like test_server_start starts the fault server. */
-static void echo_start(struct test_server *s) {
-    int out[2], in[2];
-    assert_int_equal(pipe2(out, O_CLOEXEC), 0);
-    assert_int_equal(pipe2(in, O_CLOEXEC), 0);
-    const char *src = getenv("SLATE_SOURCE_ROOT");
-    char *script = test_fmt("%s/tests/http/echo-server.py", src ? src : ".");
-    char *argv[] = {"python3", script, NULL};
-    posix_spawn_file_actions_t fa;
-    posix_spawn_file_actions_init(&fa);
-    posix_spawn_file_actions_adddup2(&fa, in[0], 0);
-    posix_spawn_file_actions_adddup2(&fa, out[1], 1);
-    if (posix_spawnp(&s->pid, "python3", &fa, NULL, argv, environ) != 0)
-        fail_msg("cannot start python3");
-    posix_spawn_file_actions_destroy(&fa);
-    close(in[0]);
-    close(out[1]);
-    s->stdin_fd = in[1];
-    char line[64] = "";
-    size_t n = 0;
-    while (n < sizeof line - 1 && !strchr(line, '\n')) {
-        ssize_t k = read(out[0], line + n, sizeof line - 1 - n);
-        if (k <= 0)
-            fail_msg("the echo server did not start");
-        n += (size_t)k;
-        line[n] = '\0';
-    }
-    close(out[0]);
-    int port = 0;
-    if (sscanf(line, "PORT %d", &port) != 1 || port <= 0)
-        fail_msg("the echo server said: %s", line);
-    s->url = test_fmt("http://127.0.0.1:%d", port);
-    free(script);
-}
-
 static int servers_start(void **state) {
     (void)state;
     for (size_t i = 0; i < sizeof pattern; i++)
@@ -133,7 +98,7 @@ static int servers_start(void **state) {
     free(p);
     free(big);
     test_server_start(&faults, dir, NULL);
-    echo_start(&echo);
+    test_script_server_start(&echo, "http/echo-server.py", NULL, NULL);
     return 0;
 }
 

@@ -434,29 +434,6 @@ static void test_isolation(void **state) {
     assert_int_equal(daemon_stop(d), 0);
 }
 
-/* tests/http/echo-server.py: POST /echo answers the body back; it prints "PORT n" first. */
-static FILE *start_echo_server(const char *dir, int *port) {
-    char *script = test_fmt("env -u http_proxy -u HTTP_PROXY python3 %s/tests/http/echo-server.py > %s/echo-port",
-                            getenv("SLATE_SOURCE_ROOT"), dir);
-    char *portfile = test_fmt("%s/echo-port", dir);
-    unlink(portfile);
-    FILE *f = popen(script, "w");
-    assert_non_null(f);
-    for (uint64_t end = now_ms() + 5000;; usleep(20000)) {
-        char *text = test_exists(portfile) ? test_read(portfile, NULL) : strdup("");
-        int ok = sscanf(text, "PORT %d", port) == 1;
-        free(text);
-        if (ok)
-            break;
-        if (now_ms() > end)
-            fail_msg("echo-server.py did not start");
-    }
-    unlink(portfile);
-    free(script);
-    free(portfile);
-    return f;
-}
-
 static void test_fetch(void **state) {
     NEED_SLATED();
     struct daemon *d = *state;
@@ -470,9 +447,9 @@ static void test_fetch(void **state) {
     install_app(d, "org.test.fetch", testapp, "permissions = network", NULL);
     install_app(d, "org.denied.fetch", testapp, NULL, NULL);
     char *url = test_fmt("%s/ok/hello.txt\n", srv.url);
-    int echo_port;
-    FILE *echo = start_echo_server(d->dev.dir, &echo_port);
-    char *post_url = test_fmt("http://127.0.0.1:%d/echo\n", echo_port);
+    struct test_server echo; /* tests/http/echo-server.py: POST /echo answers the body back */
+    test_script_server_start(&echo, "http/echo-server.py", NULL, NULL);
+    char *post_url = test_fmt("%s/echo\n", echo.url);
     const char *ids[] = {"org.test.fetch", "org.denied.fetch"};
     for (int i = 0; i < 2; i++) {
         char *dir = test_fmt("%s/var/lib/slate/data/%s", d->dev.root, ids[i]), *path = test_fmt("%s/url", dir);
@@ -497,7 +474,7 @@ static void test_fetch(void **state) {
     free(log);
     assert_int_equal(daemon_stop(d), 0);
     test_server_stop(&srv);
-    pclose(echo); /* closing its stdin stops it */
+    test_server_stop(&echo);
     free(post_url);
     free(site);
     free(file);

@@ -78,13 +78,14 @@ static void enqueue(struct ipc_view *v) {
     poke();
 }
 
-/* One message, not waiting; non-replies are queued. Returns 1 for a reply left in *v, 0 for none, or -errno. */
+/* One message, not waiting; non-replies are queued. Returns 1 for the reply wanted (left in *v), 0 for
+ * another message, -EAGAIN when none waits, or another negative errno. */
 static int receive(int fd, uint8_t *buf, uint32_t want_serial, struct ipc_view *v) {
     int r = ipc_recv(fd, buf, IPC_MSG_MAX, v, NULL);
     if (r == -ECONNRESET)
         hung_up = true;
     if (r < 0)
-        return r == -EAGAIN ? 0 : r;
+        return r;
     if (want_serial && ipc_view_is_reply_to(v, want_serial))
         return 1;
     if (!(v->flags & IPC_FLAG_REPLY))
@@ -99,12 +100,10 @@ static int call_locked(int fd, struct ipc_msg *request, uint8_t *rbuf, struct ip
 
     if ((r = ipc_send(fd, request, NULL)) < 0)
         return r == -EPIPE ? -ECONNRESET : r;
-    for (;;) {
-        if ((r = receive(fd, rbuf, serial, reply)) < 0)
-            return r;
-        if (r == 1)
-            break;
-        if ((r = wait_readable(fd)) < 0)
+    while ((r = receive(fd, rbuf, serial, reply)) != 1) {
+        if (r == -EAGAIN)
+            r = wait_readable(fd);
+        if (r < 0)
             return r;
     }
     if (reply->flags & IPC_FLAG_ERROR) {
@@ -189,11 +188,8 @@ int channel_next_event(struct channel_event *ret) {
     if (pthread_mutex_trylock(&lock) != 0)
         return -EBUSY;
     /* Drain what arrived: receive() queues non-replies, and drops replies nobody waits for. */
-    while (!hung_up && q_len < QUEUE_MAX && (r = receive(fd, rxbuf, 0, &v)) == 0) {
-        struct pollfd p = {.fd = fd, .events = POLLIN};
-        if (poll(&p, 1, 0) <= 0)
-            break;
-    }
+    while (!hung_up && q_len < QUEUE_MAX && (r = receive(fd, rxbuf, 0, &v)) == 0)
+        ;
     if (q_len > 0) {
         *ret = queue[q_head];
         q_head = (q_head + 1) % q_cap;
@@ -201,7 +197,7 @@ int channel_next_event(struct channel_event *ret) {
         r = 1;
     } else if (hung_up)
         r = -ECONNRESET;
-    else if (r > 0 || r == -EAGAIN)
+    else if (r == -EAGAIN)
         r = 0;
     pthread_mutex_unlock(&lock);
     return r;

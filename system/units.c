@@ -528,7 +528,7 @@ static int spawn(struct unit *u, const struct launch *l, struct err *e) {
         u->pid = 0;
         u->out_fd = u->err_fd = -1;
         r = err_set(e, r, "%s: cannot watch it: %s", u->name, strerror(-r));
-        goto fail_started;
+        goto fail;
     }
     u->log_fd = open_log_file(u);
     if (u->log_fd < 0)
@@ -553,7 +553,6 @@ static int spawn(struct unit *u, const struct launch *l, struct err *e) {
              u->network ? ", network" : "");
     return 0;
 
-fail_started:
 fail:
     for (int i = 0; i < 2; i++) {
         if (out[i] >= 0)

@@ -53,18 +53,15 @@ int main(int argc, char **argv) {
     for (int k = i + 4, a = 1; k < argc && a < 63; k++)
         app_argv[a++] = argv[k];
     char *envp[] = {"HOME=/data", NULL};
+    struct sandbox_base base = {.libs = libs, .n_libs = (size_t)n, .network = network, .cgroup_fd = -1};
     struct sandbox_spec spec = {
         .app_dir = argv[i],
         .exec = argv[i + 1],
         .data_dir = argv[i + 2],
-        .libs = libs,
-        .n_libs = (size_t)n,
         .argv = app_argv,
         .envp = envp,
-        .network = network,
         .stdout_fd = 1,
         .stderr_fd = 2,
-        .cgroup_fd = -1,
         .channel_fd = -1,
     };
     double first = 0, total = 0;
@@ -72,7 +69,7 @@ int main(int argc, char **argv) {
     for (int run = 0; run < (repeat > 0 ? repeat + 1 : 1); run++) {
         double start = now_ms();
         struct sandbox_child child;
-        if (sandbox_spawn(&spec, &child, &e) < 0) {
+        if (sandbox_spawn(&base, &spec, &child, &e) < 0) {
             fprintf(stderr, "launch-driver: %s\n", e.msg);
             return 111;
         }

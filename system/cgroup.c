@@ -1052,6 +1052,30 @@ int cgroup_create(struct cgroups *c, const char *name, const struct cgroup_limit
     return 0;
 }
 
+int cgroup_rename(struct cgroup *g, const char *name, struct err *e) {
+    if (!name || !valid_name(name, GROUP_NAME_MAX, true))
+        return err_set(e, -EINVAL, "cgroup: group name %s: an app id (A-Z a-z 0-9 . _ @ -, with a dot) is needed",
+                       name ? name : "(none)");
+    char *copy = strdup(name);
+    if (!copy)
+        return err_set(e, -ENOMEM, "cgroup: out of memory");
+    /* The folders stay open across the rename (the fds follow them); one hierarchy failing puts the others back. */
+    for (size_t i = 0; i < g->c->n_h; i++) {
+        int dirfd = g->c->h[i].dir_fd;
+        if (renameat(dirfd, g->name, dirfd, name) < 0) {
+            int r = -errno;
+            while (i-- > 0)
+                (void)renameat(g->c->h[i].dir_fd, name, g->c->h[i].dir_fd, g->name);
+            err_set(e, r, "cgroup %s/%s: cannot rename it to %s: %s", g->c->h[0].path, g->name, name, strerror(-r));
+            free(copy);
+            return r;
+        }
+    }
+    free(g->name);
+    g->name = copy;
+    return 0;
+}
+
 int cgroup_destroy(struct cgroup *g, struct err *e) {
     if (!g)
         return 0;

@@ -141,6 +141,14 @@ int cgroup_populated(const struct cgroup *g);
 int cgroup_kill(struct cgroup *g, struct err *e);
 
 /*
+ * Give the group another name (same rules as cgroup_create) in every
+ * hierarchy, processes, limits and charges and all: a group made ahead of time
+ * becomes an app's. -EEXIST when a group of that name exists; g keeps its name
+ * on any failure.
+ */
+int cgroup_rename(struct cgroup *g, const char *name, struct err *e);
+
+/*
  * Remove the group's folder in every hierarchy and free g. -EBUSY while a
  * process is inside: g is kept, and so it is on any other failure. Accepts
  * NULL.

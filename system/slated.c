@@ -272,6 +272,8 @@ static void reap_orphans(struct slated *s) {
         for (struct unit *u = s->units; u; u = u->next)
             if (unit_running(u) && u->pid == si.si_pid)
                 return; /* its pidfd source reaps it in this batch; the next SIGCHLD gets the rest */
+        if (spares_own(s, si.si_pid))
+            return; /* a spare sandbox: reaped when it is freed */
         waitpid(si.si_pid, NULL, WNOHANG);
     }
 }
@@ -309,7 +311,8 @@ int slated_run(struct slated *s, const struct options *o, struct err *e) {
         (r = loop_add_signal(s->loop, SIGINT, on_stop_signal, s, NULL)) < 0 ||
         (r = loop_add_signal(s->loop, SIGCHLD, on_sigchld, s, NULL)) < 0)
         err_set(e, r, "signals: %s", strerror(-r));
-    else if ((r = control_open(s, e)) == 0 && (r = memmgr_start(s, &o->mem)) == 0) {
+    else if ((r = control_open(s, e)) == 0 && (r = memmgr_start(s, &o->mem)) == 0 &&
+             (r = spares_start(s, e)) == 0) {
         units_start_boot_services(s);
         signal_ready(s, o->ready_fd);
         slated_log(s, "ready on %s (API levels %u to %u)", s->root, s->platform.min_api_level, s->platform.api_level);
@@ -319,6 +322,7 @@ int slated_run(struct slated *s, const struct options *o, struct err *e) {
     }
     control_close(s);
     memmgr_stop(s);
+    spares_stop(s);
     unlinkat(s->rootfd, READY_PATH, 0);
     while (s->units) {
         struct unit *u = s->units;

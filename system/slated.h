@@ -132,6 +132,7 @@ struct slated {
     uint64_t default_memory;
     bool shutting_down;
     struct memmgr *mem;
+    struct spares *spares;
 };
 
 /* units.c */
@@ -153,6 +154,26 @@ void unit_hello(struct unit *u);
 void units_start_boot_services(struct slated *s);
 /* A connection for a service's client: returns the client's end. */
 int unit_service_connect(struct unit *svc, int *ret_client_fd, struct err *e);
+
+/* The cgroup limits of a unit with this memory budget. */
+void units_limits(uint64_t budget, struct cgroup_limits *ret);
+
+/* spares.c: sandboxes made ahead of time */
+/* Start keeping a spare sandbox ready (the first one is made now). */
+int spares_start(struct slated *s, struct err *e);
+/* Kill the spares and remove their cgroups. */
+void spares_stop(struct slated *s);
+/* Whether pid is a spare's (the orphan reaper leaves it alone). */
+bool spares_own(const struct slated *s, pid_t pid);
+/*
+ * A ready spare for an app (with the network or without), its cgroup made the
+ * app's: named name, limited by lim, in *cg (whose earlier group, when there is
+ * one, is destroyed first). NULL when none is ready or it could not be taken
+ * (*cg is then as it was, or NULL): the caller makes a sandbox itself. Taking
+ * one (or finding none) asks for the next.
+ */
+struct sandbox_spare *spares_take(struct slated *s, bool network, const char *name, const struct cgroup_limits *lim,
+                                  struct cgroup **cg);
 
 /* appchan.c: slated's side of app channels */
 int appchan_attach(struct unit *u, int fd);

@@ -420,40 +420,65 @@ static int load_launch(struct slated *s, const char *id, const char *service, st
 
 static int on_child(struct loop_source *src, const siginfo_t *si, void *userdata);
 
-static int prepare_cgroup(struct unit *u, struct err *e) {
+void units_limits(uint64_t budget, struct cgroup_limits *ret) {
     /* The budget is the soft limit (memory.high: past it the app is throttled and reclaimed), a
      * quarter more the hard cap (memory.max: the OOM killer, inside the group only). Swap counts
      * too: an app may not page its way past either. */
-    struct cgroup_limits lim = {.memory_high = u->budget,
-                                .memory_max = u->budget + u->budget / 4,
-                                .pids_max = PIDS_MAX,
-                                .no_swap = true};
+    *ret = (struct cgroup_limits){
+        .memory_high = budget, .memory_max = budget + budget / 4, .pids_max = PIDS_MAX, .no_swap = true};
+}
+
+/* A sandbox for the unit: the spare made ahead of time when one is ready, else one made now, in its own cgroup. */
+static int make_sandbox(struct unit *u, bool network, struct sandbox_spare **ret, struct err *e) {
+    struct slated *s = u->s;
+    struct cgroup_limits lim;
+    int procs[CGROUP_PROCS_MAX], n_procs, r;
+
+    units_limits(u->budget, &lim);
+    if ((*ret = spares_take(s, network, u->name, &lim, &u->cg)))
+        return 0;
     if (u->cg) {
-        int r = cgroup_freeze(u->cg, false, e);
-        return r < 0 && r != -EOPNOTSUPP ? r : cgroup_set_limits(u->cg, &lim, e);
-    }
-    return cgroup_create(u->s->cgroups, u->name, &lim, &u->cg, e);
+        r = cgroup_freeze(u->cg, false, e);
+        r = r < 0 && r != -EOPNOTSUPP ? r : cgroup_set_limits(u->cg, &lim, e);
+    } else
+        r = cgroup_create(s->cgroups, u->name, &lim, &u->cg, e);
+    if (r < 0)
+        return err_prefix(e, r, "%s: cgroup", u->name);
+    if ((n_procs = cgroup_procs_fds(u->cg, procs, CGROUP_PROCS_MAX)) < 0)
+        return err_set(e, n_procs, "%s: cgroup: %s", u->name, strerror(-n_procs));
+    struct sandbox_base base = {
+        .libs = s->libs,
+        .n_libs = s->n_libs,
+        .network = network,
+        .cgroup_fd = cgroup_dir_fd(u->cg),
+        .cgroup_procs = procs,
+        .n_cgroup_procs = (size_t)n_procs,
+    };
+    r = sandbox_prepare(&base, ret, e);
+    for (int i = 0; i < n_procs; i++)
+        close(procs[i]);
+    return r;
 }
 
 /*
  * Each app's own host uid (and gid), when slated is root: per-user kernel limits (inotify
  * instances, ...) and anything a host service checks by uid then tell apps apart. Derived
- * from the package id (FNV-1a into 2^29 ids from 0x20000000, far above login and subordinate
- * ids), so it is stable across runs without a table; a collision merely shares a uid.
+ * from the package id (FNV-1a into the sandboxes' id range, root inside excluded), so it is
+ * stable across runs without a table; a collision merely shares a uid.
  */
 static uid_t app_uid(const char *id) {
     uint64_t h = 0xcbf29ce484222325ULL;
     for (const char *c = id; *c; c++)
         h = (h ^ (unsigned char)*c) * 0x100000001b3ULL;
-    return geteuid() == 0 ? (uid_t)(0x20000000u + (uint32_t)(h % 0x20000000u)) : 0;
+    return geteuid() == 0 ? (uid_t)(SANDBOX_ID_BASE + 1 + (uint32_t)(h % (SANDBOX_ID_COUNT - 1))) : 0;
 }
 
 static int spawn(struct unit *u, const struct launch *l, struct err *e) {
     struct slated *s = u->s;
     char data[PATH_MAX + 256], env_channel[32], env_id[PACKAGE_ID_MAX + 16];
-    int out[2] = {-1, -1}, errp[2] = {-1, -1}, chan[2] = {-1, -1}, procs[CGROUP_PROCS_MAX];
-    int n_procs = 0, r;
+    int out[2] = {-1, -1}, errp[2] = {-1, -1}, chan[2] = {-1, -1}, r;
     struct sandbox_child child;
+    struct sandbox_spare *sp = NULL;
 
     u->budget = l->memory ? l->memory : s->default_memory;
     u->network = l->network;
@@ -464,10 +489,8 @@ static int spawn(struct unit *u, const struct launch *l, struct err *e) {
         (uid && (r = fchownat(s->rootfd, data, uid, uid, AT_SYMLINK_NOFOLLOW) < 0 ? -errno : 0) < 0))
         return err_set(e, r, "%s/%s: %s", s->root, data, strerror(-r));
     snprintf(data, sizeof data, "%s/" DATA_DIR "/%s", s->root, u->id);
-    if ((r = prepare_cgroup(u, e)) < 0)
-        return err_prefix(e, r, "%s: cgroup", u->name);
-    if ((n_procs = cgroup_procs_fds(u->cg, procs, CGROUP_PROCS_MAX)) < 0)
-        return err_set(e, n_procs, "%s: cgroup: %s", u->name, strerror(-n_procs));
+    if ((r = make_sandbox(u, l->network, &sp, e)) < 0)
+        return r;
 
     if (pipe2(out, O_CLOEXEC) < 0 || pipe2(errp, O_CLOEXEC) < 0 ||
         socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, chan) < 0) {
@@ -490,24 +513,20 @@ static int spawn(struct unit *u, const struct launch *l, struct err *e) {
         .app_dir = l->app_dir,
         .exec = l->exec,
         .data_dir = data,
-        .libs = s->libs,
-        .n_libs = s->n_libs,
         .argv = argv,
         .envp = envp,
-        .network = l->network,
         .rlimits = rlimits,
         .n_rlimits = sizeof rlimits / sizeof *rlimits,
         .stdout_fd = out[1],
         .stderr_fd = errp[1],
-        .cgroup_fd = cgroup_dir_fd(u->cg),
-        .cgroup_procs = procs,
-        .n_cgroup_procs = (size_t)n_procs,
         .channel_fd = chan[1],
         .host_uid = uid,
     };
     uint64_t oom_before = 0;
     cgroup_oom_kills(u->cg, &oom_before);
-    if ((r = sandbox_spawn(&spec, &child, e)) < 0) {
+    r = sandbox_launch(sp, &spec, &child, e);
+    sp = NULL;
+    if (r < 0) {
         err_prefix(e, r, "%s", u->name);
         goto fail;
     }
@@ -547,8 +566,6 @@ static int spawn(struct unit *u, const struct launch *l, struct err *e) {
     u->stop_requested = false;
     u->frozen = false;
     u->status[0] = '\0';
-    for (int i = 0; i < n_procs; i++)
-        close(procs[i]);
     unit_log(u, "started (pid %d, budget %llu MiB%s)", (int)u->pid, (unsigned long long)(u->budget >> 20),
              u->network ? ", network" : "");
     return 0;
@@ -562,8 +579,7 @@ fail:
         if (chan[i] >= 0)
             close(chan[i]);
     }
-    for (int i = 0; i < n_procs; i++)
-        close(procs[i]);
+    sandbox_spare_free(sp);
     return r;
 }
 

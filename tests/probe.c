@@ -128,6 +128,8 @@ int main(int argc, char **argv) {
     char cwd[256] = "";
     printf("cwd=%s\n", getcwd(cwd, sizeof cwd) ? cwd : "unknown");
     printf("uid=%d\n", (int)getuid());
+    printf("gid=%d\n", (int)getgid());
+    printf("groups=%d\n", getgroups(0, NULL));
     print_file_line("uid_map", "/proc/self/uid_map");
     FILE *status = fopen("/proc/self/status", "re");
     for (char line[256]; status && fgets(line, sizeof line, status);)

@@ -88,6 +88,12 @@ static int setup(void **state) {
     assert_int_equal(mkdir(data_b, 0700), 0);
     strcat(bin, "/probe");
     copy_file(probe_path, bin, 0755);
+    /* A root caller's sandboxes are not host root: their root must own the data folders, as slated's apps do. */
+    if (getuid() == 0) {
+        assert_int_equal(chown(data_a, SANDBOX_ID_BASE, SANDBOX_ID_BASE), 0);
+        assert_int_equal(chown(data_b, SANDBOX_ID_BASE, SANDBOX_ID_BASE), 0);
+        assert_int_equal(chmod(root, 0711), 0);
+    }
 
     struct err e = {0};
     struct sandbox_bind libc[SANDBOX_LIBC_BINDS];
@@ -150,6 +156,15 @@ static void need_namespaces(void) {
     }
 }
 
+/* The host uid of root inside a sandbox this process makes. */
+static uid_t inside_root(void) {
+    return getuid() == 0 ? SANDBOX_ID_BASE : getuid();
+}
+
+static struct sandbox_base base_of(bool network) {
+    return (struct sandbox_base){.libs = libs, .n_libs = n_libs, .network = network, .cgroup_fd = -1};
+}
+
 static struct sandbox_spec base_spec(const char *data, char **argv) {
     static const struct sandbox_rlimit limits[] = {
         {RLIMIT_CORE, 0, 0}, /* the hostile-call probes die of SIGSYS: no core files */
@@ -159,27 +174,25 @@ static struct sandbox_spec base_spec(const char *data, char **argv) {
         .app_dir = app_dir,
         .exec = "/app/bin/probe",
         .data_dir = data,
-        .libs = libs,
-        .n_libs = n_libs,
         .argv = argv,
         .envp = envp,
         .rlimits = limits,
         .n_rlimits = 2,
         .stdout_fd = -1,
         .stderr_fd = -1,
-        .cgroup_fd = -1,
         .channel_fd = -1,
     };
 }
 
-/* Runs the probe to its end and returns its report (caller frees); asserts it exited 0. */
-static char *run_probe(struct sandbox_spec spec) {
+/* Runs the probe to its end in sp (a new sandbox when NULL) and returns its report (caller frees); asserts it exited 0. */
+static char *run_probe_in(struct sandbox_spare *sp, bool network, struct sandbox_spec spec) {
     int out[2];
     assert_int_equal(pipe2(out, O_CLOEXEC), 0);
     spec.stdout_fd = out[1];
     struct sandbox_child child;
     struct err e = {0};
-    int r = sandbox_spawn(&spec, &child, &e);
+    struct sandbox_base base = base_of(network);
+    int r = sp ? sandbox_launch(sp, &spec, &child, &e) : sandbox_spawn(&base, &spec, &child, &e);
     close(out[1]);
     if (r < 0) {
         close(out[0]);
@@ -211,6 +224,10 @@ static char *run_probe(struct sandbox_spec spec) {
     if (si.si_code != CLD_EXITED || si.si_status != 0)
         fail_msg("the probe ended with code %d status %d; it said:\n%s", si.si_code, si.si_status, text);
     return text;
+}
+
+static char *run_probe(struct sandbox_spec spec) {
+    return run_probe_in(NULL, false, spec);
 }
 
 /* The value of "key=" in a report. */
@@ -256,12 +273,15 @@ static void test_isolated(void **state) {
     assert_value(text, "write_data", "ok");
     assert_value(text, "cwd", "/data");
     assert_value(text, "uid", "0");
+    /* Root inside is the caller, or for a root caller the base of the sandboxes' own range, never host root. */
     const char *uid_map = value(text, "uid_map");
     unsigned inside, outside, count;
     assert_int_equal(sscanf(uid_map, "%u %u %u", &inside, &outside, &count), 3);
     assert_int_equal(inside, 0);
-    assert_int_equal(outside, getuid());
-    assert_int_equal(count, 1);
+    assert_int_equal(outside, inside_root());
+    assert_int_equal(count, getuid() == 0 ? SANDBOX_ID_COUNT : 1);
+    if (getuid() == 0)
+        assert_value(text, "groups", "0"); /* the caller's supplementary groups stay outside */
     assert_value(text, "caps", "0000000000000000");
     assert_value(text, "ptrace", "killed");
     assert_value(text, "mount", "killed");
@@ -281,7 +301,7 @@ static void test_isolated(void **state) {
     struct stat st;
     assert_int_equal(stat(written, &st), 0);
     assert_int_equal(st.st_size, 6);
-    assert_int_equal(st.st_uid, getuid());
+    assert_int_equal(st.st_uid, inside_root());
     free(text);
 }
 
@@ -289,9 +309,7 @@ static void test_network_permission(void **state) {
     (void)state;
     need_namespaces();
     char *argv[] = {"probe", "net", NULL};
-    struct sandbox_spec spec = base_spec(data_a, argv);
-    spec.network = true;
-    char *text = run_probe(spec);
+    char *text = run_probe_in(NULL, true, base_spec(data_a, argv));
     char host_ns[64];
     host_netns(host_ns, sizeof host_ns);
     assert_value(text, "netns", host_ns);
@@ -322,7 +340,8 @@ static void test_missing_exec(void **state) {
     spec.exec = "/app/bin/nope";
     struct sandbox_child child = {.pid = -1, .pidfd = -1};
     struct err e = {0};
-    assert_int_equal(sandbox_spawn(&spec, &child, &e), -ENOENT);
+    struct sandbox_base base = base_of(false);
+    assert_int_equal(sandbox_spawn(&base, &spec, &child, &e), -ENOENT);
     assert_string_equal(e.msg, "exec /app/bin/nope: No such file or directory");
     assert_int_equal(child.pidfd, -1);
     /* Nothing left behind: the failed child was reaped. */
@@ -339,20 +358,22 @@ static void test_bad_bind(void **state) {
     struct sandbox_bind bad[sizeof libs / sizeof *libs + 1];
     memcpy(bad, libs, n_libs * sizeof *libs);
     bad[n_libs] = (struct sandbox_bind){"/nonexistent/libfoo.so.1", "/lib/libfoo.so.1"};
-    spec.libs = bad;
-    spec.n_libs = n_libs + 1;
+    struct sandbox_base base = base_of(false);
+    base.libs = bad;
+    base.n_libs = n_libs + 1;
     struct sandbox_child child;
     struct err e = {0};
-    assert_int_equal(sandbox_spawn(&spec, &child, &e), -ENOENT);
+    assert_int_equal(sandbox_spawn(&base, &spec, &child, &e), -ENOENT);
     assert_string_equal(e.msg, "bind /nonexistent/libfoo.so.1: No such file or directory");
 
     /* A target must stay inside the sandbox's root. */
     bad[n_libs] = (struct sandbox_bind){"/etc/passwd", "/lib/../etc/passwd"};
-    assert_int_equal(sandbox_spawn(&spec, &child, &e), -EINVAL);
+    assert_int_equal(sandbox_spawn(&base, &spec, &child, &e), -EINVAL);
     assert_string_equal(e.msg, "bind /lib/../etc/passwd: the target must be an absolute path without ..");
 
+    base = base_of(false);
     spec = base_spec("/nonexistent/data", argv);
-    assert_int_equal(sandbox_spawn(&spec, &child, &e), -ENOENT);
+    assert_int_equal(sandbox_spawn(&base, &spec, &child, &e), -ENOENT);
     assert_string_equal(e.msg, "bind /nonexistent/data: No such file or directory");
 }
 
@@ -363,8 +384,77 @@ static void test_exec_outside_app(void **state) {
     spec.exec = "/bin/sh";
     struct sandbox_child child;
     struct err e = {0};
-    assert_int_equal(sandbox_spawn(&spec, &child, &e), -EINVAL);
+    struct sandbox_base base = base_of(false);
+    assert_int_equal(sandbox_spawn(&base, &spec, &child, &e), -EINVAL);
     assert_string_equal(e.msg, "exec /bin/sh: not a path under /app");
+}
+
+/* Made ahead, used later: the spare says it is ready on its fd, then runs the app like a fresh sandbox. */
+static void test_spare(void **state) {
+    (void)state;
+    need_namespaces();
+    struct sandbox_base base = base_of(false);
+    struct sandbox_spare *sp;
+    struct err e = {0};
+    if (sandbox_prepare(&base, &sp, &e) < 0)
+        fail_msg("sandbox_prepare: %s", e.msg);
+    assert_false(sandbox_spare_network(sp));
+    struct pollfd pfd = {.fd = sandbox_spare_fd(sp), .events = POLLIN};
+    assert_int_equal(poll(&pfd, 1, 5000), 1);
+    assert_int_equal(sandbox_spare_poll(sp, false, &e), 1);
+    char *argv[] = {"probe", "spare", NULL};
+    char *text = run_probe_in(sp, false, base_spec(data_a, argv));
+    assert_value(text, "pid", "1");
+    assert_value(text, "processes", "1");
+    assert_value(text, "passwd", "absent");
+    assert_value(text, "write_data", "ok");
+    assert_value(text, "caps", "0000000000000000");
+    free(text);
+
+    /* One that is never used goes without a trace. */
+    if (sandbox_prepare(&base, &sp, &e) < 0)
+        fail_msg("sandbox_prepare: %s", e.msg);
+    assert_null(sandbox_spare_free(sp));
+    siginfo_t si = {0};
+    assert_int_equal(waitid(P_ALL, 0, &si, WEXITED | WNOHANG), -1);
+    assert_int_equal(errno, ECHILD);
+}
+
+/* A root caller gives each app a host id of its own: inside it is that id's offset, with no capability. */
+static void test_app_ids(void **state) {
+    (void)state;
+    need_namespaces();
+    if (getuid() != 0) {
+        print_message("skipped: only a root caller maps the sandboxes' id range\n");
+        skip();
+    }
+    uid_t host = SANDBOX_ID_BASE + 4242;
+    assert_int_equal(chown(data_b, host, host), 0);
+    char *argv[] = {"probe", "own-id", NULL};
+    struct sandbox_spec spec = base_spec(data_b, argv);
+    spec.host_uid = host;
+    char *text = run_probe(spec);
+    assert_value(text, "uid", "4242");
+    assert_value(text, "gid", "4242");
+    assert_value(text, "groups", "0");
+    assert_value(text, "caps", "0000000000000000");
+    assert_value(text, "write_data", "ok");
+    char written[PATH_MAX * 2];
+    snprintf(written, sizeof written, "%s/own-id", data_b);
+    struct stat st;
+    assert_int_equal(stat(written, &st), 0);
+    assert_int_equal(st.st_uid, host);
+    assert_int_equal(st.st_gid, host);
+    free(text);
+    assert_int_equal(chown(data_b, SANDBOX_ID_BASE, SANDBOX_ID_BASE), 0);
+
+    /* An id outside the range is refused before anything starts. */
+    spec.host_uid = 1000;
+    struct sandbox_child child;
+    struct err e = {0};
+    struct sandbox_base base = base_of(false);
+    assert_int_equal(sandbox_spawn(&base, &spec, &child, &e), -EINVAL);
+    assert_string_equal(e.msg, "sandbox: host uid 1000 is not in the sandboxes' id range (or the caller is not root)");
 }
 
 int main(int argc, char **argv) {
@@ -381,6 +471,8 @@ int main(int argc, char **argv) {
         cmocka_unit_test(test_missing_exec),
         cmocka_unit_test(test_bad_bind),
         cmocka_unit_test(test_exec_outside_app),
+        cmocka_unit_test(test_spare),
+        cmocka_unit_test(test_app_ids),
     };
     /* clang-format on */
     return cmocka_run_group_tests(tests, setup, teardown);

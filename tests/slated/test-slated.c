@@ -463,7 +463,8 @@ static void test_fetch(void **state) {
     }
     daemon_start(d, NULL);
     start_ok(d, "org.test.fetch");
-    char *log = wait_log(d, "org.test.fetch", "get status=", 10000);
+    /* The POST comes after the GET: its line is the last one the app prints. */
+    char *log = wait_log(d, "org.test.fetch", "post ", 10000);
     if (!strstr(log, "get status=200 type= length=27 body=hello from the test server") ||
         !strstr(log, "post status=200 type=text/plain length=23 body=posted by the fetch app"))
         fail_msg("unexpected fetch result:\n%s", log);

@@ -12,6 +12,7 @@
 #include "device.h"
 #include "install.h"
 #include "package.h"
+#include "sodium-dl.h"
 #include "util.h"
 
 int verb_pack(struct cli *c) {
@@ -40,7 +41,7 @@ int verb_pack(struct cli *c) {
         return cli_fail(&e);
     int r = package_pack(c->argv[optind], &key, out, &e);
     struct public_key signer = key.pub;
-    sodium_memzero(&key, sizeof key);
+    sym_sodium_memzero(&key, sizeof key);
     if (r < 0)
         return cli_fail(&e);
     printf("packed %s, signed with key %s (%s)\n", out, signer.id, signer.name);

@@ -12,6 +12,7 @@
 #include "index.h"
 #include "keyfile.h"
 #include "package.h"
+#include "sodium-dl.h"
 #include "update.h"
 #include "util.h"
 
@@ -47,14 +48,16 @@ static int describe(int fd, const char *path, struct index_entry *en, struct pac
     static _Thread_local uint8_t buf[1 << 16];
     uint64_t size = 0;
     ssize_t n;
-    crypto_generichash_init(&h, NULL, 0, sizeof en->hash);
+    if (keys_init(e) < 0)
+        return -ELIBACC;
+    sym_crypto_generichash_init(&h, NULL, 0, sizeof en->hash);
     while ((n = read(fd, buf, sizeof buf)) > 0) {
-        crypto_generichash_update(&h, buf, (size_t)n);
+        sym_crypto_generichash_update(&h, buf, (size_t)n);
         size += (uint64_t)n;
     }
     if (n < 0)
         return err_set(e, -errno, "%s: %m", path);
-    crypto_generichash_final(&h, en->hash, sizeof en->hash);
+    sym_crypto_generichash_final(&h, en->hash, sizeof en->hash);
     en->size = size;
     if (lseek(fd, 0, SEEK_SET) < 0)
         return err_set(e, -errno, "%s: %m", path);
@@ -194,7 +197,7 @@ static int repo_sign(struct cli *c) {
     int r = (body = index_format_body(x, &body_len)) ? index_seal(body, body_len, &key, &sealed, &sealed_len, &e)
                                                      : err_set(&e, -ENOMEM, "out of memory");
     struct public_key signer = key.pub;
-    sodium_memzero(&key, sizeof key);
+    sym_sodium_memzero(&key, sizeof key);
     if (r < 0)
         return cli_fail(&e);
     /* The catalog remembers the version first: a crash in between never signs one number twice. */

@@ -127,10 +127,6 @@ int main(int argc, char **argv) {
         fprintf(stderr, "slate: unknown command '%s'; 'slate --help' lists them\n", argv[1]);
         return EXIT_USAGE;
     }
-    if (keys_init() < 0) {
-        fprintf(stderr, "slate: libsodium failed to initialise\n");
-        return EXIT_SYSTEM;
-    }
     struct cli c = {.root = root, .argc = argc - 1, .argv = argv + 1};
     int r = v->run(&c);
     if (fflush(stdout) != 0 && r == 0) {

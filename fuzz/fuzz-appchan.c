@@ -1,9 +1,9 @@
 /* fuzz-appchan.c: libFuzzer target for slated's end of an app's channel, fed what a hostile app may send. */
-#include <sqlite3.h>
 
 #include "proto.h"
 #include "slated-fuzz.h"
 #include "slated.h"
+#include "sqlite-dl.h"
 
 /*
  * Each input (datagrams as slated-fuzz.h says) is sent by the app over a fresh
@@ -68,7 +68,7 @@ static void setup(void) {
         platform_desc_load(s.rootfd, &s.platform, &e) < 0 || loop_new(&s.loop) < 0 || slated_db(&s, &db, &e) < 0)
         fuzz_fail("%s: cannot set up slated: %s", root, e.msg[0] ? e.msg : strerror(errno));
     /* Durability is not what is fuzzed: without fsync a SET costs microseconds. */
-    sqlite3_exec(db, "PRAGMA synchronous=OFF", NULL, NULL, NULL);
+    sym_sqlite3_exec(db, "PRAGMA synchronous=OFF", NULL, NULL, NULL);
     app = unit_make("org.example.fuzz", NULL);
     svc = unit_make("org.example.svc", "time");
     prev = unit_make("org.example.prev", NULL);
@@ -110,9 +110,9 @@ static struct unit *reset(uint8_t flags) {
     }
     struct unit *u = service ? svc : app;
     u->said_hello = flags & 2;
-    if (sqlite3_total_changes(s.db) != settings_changes) {
-        sqlite3_exec(s.db, "DELETE FROM settings", NULL, NULL, NULL);
-        settings_changes = sqlite3_total_changes(s.db);
+    if (sym_sqlite3_total_changes(s.db) != settings_changes) {
+        sym_sqlite3_exec(s.db, "DELETE FROM settings", NULL, NULL, NULL);
+        settings_changes = sym_sqlite3_total_changes(s.db);
     }
     return u;
 }

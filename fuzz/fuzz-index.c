@@ -16,12 +16,12 @@ static int rootfd = -1;
 
 static void init(void) {
     char dir[] = "/tmp/slate-fuzz-index.XXXXXX";
-    if (keys_init() < 0 || !mkdtemp(dir))
+    if (keys_init(NULL) < 0 || !mkdtemp(dir))
         abort();
     uint8_t seed[crypto_sign_SEEDBYTES] = {1, 2, 3};
-    crypto_sign_seed_keypair(key.pub.pk, key.sk, seed);
+    sym_crypto_sign_seed_keypair(key.pub.pk, key.sk, seed);
     uint8_t h[crypto_generichash_BYTES];
-    crypto_generichash(h, sizeof h, key.pub.pk, sizeof key.pub.pk, NULL, 0);
+    sym_crypto_generichash(h, sizeof h, key.pub.pk, sizeof key.pub.pk, NULL, 0);
     hex_encode(h, KEY_ID_BYTES, key.pub.id);
     snprintf(key.pub.name, sizeof key.pub.name, "fuzz");
     rootfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);

@@ -2,8 +2,6 @@
 #include "audit.h"
 
 #include <fcntl.h>
-#include <gelf.h>
-#include <libelf.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <string.h>
@@ -11,6 +9,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "elf-dl.h"
 #include "keyfile.h"
 #include "util.h"
 
@@ -98,7 +97,7 @@ static bool in_list(const char *s, const char *const *list) {
 
 static int read_headers(Elf *elf, struct image *im, struct err *e) {
     GElf_Ehdr eh;
-    if (elf_kind(elf) != ELF_K_ELF || !gelf_getehdr(elf, &eh))
+    if (sym_elf_kind(elf) != ELF_K_ELF || !sym_gelf_getehdr(elf, &eh))
         return err_set(e, -E_MALFORMED, "not a valid ELF file");
     if (eh.e_ident[EI_CLASS] != ELFCLASS64 || eh.e_ident[EI_DATA] != ELFDATA2LSB)
         return err_set(e, -E_AUDIT, "built for another architecture (%s-bit, %s-endian); this device runs %s",
@@ -111,13 +110,13 @@ static int read_headers(Elf *elf, struct image *im, struct err *e) {
         return err_set(e, -E_AUDIT, "neither an executable nor a shared library");
     im->type = eh.e_type;
     /* libelf reads entries of its own size whatever e_phentsize says; the kernel refuses any other. */
-    if (eh.e_phentsize != sizeof(Elf64_Phdr) || elf_getphdrnum(elf, &im->phnum) < 0 || im->phnum == 0 ||
+    if (eh.e_phentsize != sizeof(Elf64_Phdr) || sym_elf_getphdrnum(elf, &im->phnum) < 0 || im->phnum == 0 ||
         im->phnum > 256)
         return err_set(e, -E_MALFORMED, "malformed program headers");
     if (!(im->ph = calloc(im->phnum, sizeof *im->ph)))
         return err_set(e, -ENOMEM, "out of memory");
     for (size_t i = 0; i < im->phnum; i++)
-        if (!gelf_getphdr(elf, (int)i, &im->ph[i]))
+        if (!sym_gelf_getphdr(elf, (int)i, &im->ph[i]))
             return err_set(e, -E_MALFORMED, "malformed program header %zu", i);
     return 0;
 }
@@ -506,16 +505,18 @@ int audit_elf(const void *data, size_t size, const struct audit_policy *p, struc
 
     if (!is_elf(data, size))
         return err_set(e, -E_MALFORMED, "not an ELF file");
-    if (elf_version(EV_CURRENT) == EV_NONE)
-        return err_set(e, -EIO, "libelf: %s", elf_errmsg(-1));
-    Elf *elf = elf_memory((char *)(uintptr_t)data, size);
+    if ((r = dlopen_libelf(e)) < 0)
+        return r;
+    if (sym_elf_version(EV_CURRENT) == EV_NONE)
+        return err_set(e, -EIO, "libelf: %s", sym_elf_errmsg(-1));
+    Elf *elf = sym_elf_memory((char *)(uintptr_t)data, size);
     if (!elf)
         return err_set(e, -E_MALFORMED, "not a valid ELF file");
     r = read_headers(elf, &im, e);
     if (r == 0)
         r = audit_image(&im, p, &res, e);
     free(im.ph);
-    elf_end(elf);
+    sym_elf_end(elf);
     if (r == 0 && ret)
         *ret = res;
     return r;

@@ -5,7 +5,7 @@
 #define CURL_DISABLE_TYPECHECK 1
 #include <curl/curl.h>
 
-#include "err.h"
+#include "dl.h"
 
 /*
  * libcurl and the libraries behind it (OpenSSL, nghttp2, libssh2, LDAP, Kerberos, ...) are
@@ -41,11 +41,9 @@
     X(curl_url_set) \
     X(curl_url_strerror)
 
-#define LIBCURL_DECLARE(f) extern __typeof__(f) *sym_##f;
-LIBCURL_SYMBOLS(LIBCURL_DECLARE)
-#undef LIBCURL_DECLARE
+LIBCURL_SYMBOLS(DL_DECLARE)
 
-/* Load libcurl once (thread-safe); 0, or -ELIBACC with a line naming the library. */
+/* Load libcurl once (dl.h). */
 int dlopen_libcurl(struct err *e);
 
 #define CURL_REDIRECTS_MAX 5

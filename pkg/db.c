@@ -1,5 +1,6 @@
 /* db.c: installed state in SQLite; every change is one transaction. */
 #include "db.h"
+#include "sqlite-dl.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -62,29 +63,29 @@ static const char schema[] =
     REPO_STATE_TABLE SETTINGS_TABLE;
 
 static int db_fail(sqlite3 *db, struct err *e, const char *what) {
-    int code = sqlite3_errcode(db);
+    int code = sym_sqlite3_errcode(db);
     return err_set(e, code == SQLITE_FULL ? -ENOSPC : code == SQLITE_BUSY ? -EBUSY : -EIO, "database: %s: %s", what,
-                   sqlite3_errmsg(db));
+                   sym_sqlite3_errmsg(db));
 }
 
 static int exec(sqlite3 *db, const char *sql, struct err *e) {
-    return sqlite3_exec(db, sql, NULL, NULL, NULL) == SQLITE_OK ? 0 : db_fail(db, e, sql);
+    return sym_sqlite3_exec(db, sql, NULL, NULL, NULL) == SQLITE_OK ? 0 : db_fail(db, e, sql);
 }
 
 /* Older databases are brought up to date in one transaction; a newer one is refused rather than misread. */
 static int check_schema(sqlite3 *db, const char *path, struct err *e) {
     sqlite3_stmt *st = NULL;
     int version = -1, r = 0;
-    if (sqlite3_prepare_v2(db, "PRAGMA user_version", -1, &st, NULL) == SQLITE_OK && sqlite3_step(st) == SQLITE_ROW)
-        version = sqlite3_column_int(st, 0);
-    sqlite3_finalize(st);
+    if (sym_sqlite3_prepare_v2(db, "PRAGMA user_version", -1, &st, NULL) == SQLITE_OK && sym_sqlite3_step(st) == SQLITE_ROW)
+        version = sym_sqlite3_column_int(st, 0);
+    sym_sqlite3_finalize(st);
     if (version == 1 || version == 2) {
         r = exec(db,
                  "BEGIN IMMEDIATE; " REPO_STATE_TABLE SETTINGS_TABLE " PRAGMA user_version=" STRINGIFY(SCHEMA_VERSION)
                  "; COMMIT",
                  e);
-        if (r < 0 && !sqlite3_get_autocommit(db))
-            sqlite3_exec(db, "ROLLBACK", NULL, NULL, NULL);
+        if (r < 0 && !sym_sqlite3_get_autocommit(db))
+            sym_sqlite3_exec(db, "ROLLBACK", NULL, NULL, NULL);
         return r;
     }
     if (version != SCHEMA_VERSION)
@@ -99,17 +100,19 @@ int db_open(const char *root_path, bool create, sqlite3 **ret, struct err *e) {
     int r;
     snprintf(path, sizeof path, "%s/%s", root_path, DB_PATH);
     int flags = SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOFOLLOW | (create ? SQLITE_OPEN_CREATE : 0);
-    if (sqlite3_open_v2(path, &db, flags, NULL) != SQLITE_OK) {
-        r = err_set(e, -EIO, "database %s: %s", path, db ? sqlite3_errmsg(db) : "out of memory");
-        sqlite3_close(db);
+    if ((r = dlopen_sqlite(e)) < 0)
+        return r;
+    if (sym_sqlite3_open_v2(path, &db, flags, NULL) != SQLITE_OK) {
+        r = err_set(e, -EIO, "database %s: %s", path, db ? sym_sqlite3_errmsg(db) : "out of memory");
+        sym_sqlite3_close(db);
         return r;
     }
-    sqlite3_busy_timeout(db, 5000);
+    sym_sqlite3_busy_timeout(db, 5000);
     if ((r = exec(db, "PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL; PRAGMA foreign_keys=ON;", e)) < 0 ||
         (create && (r = exec(db, schema, e)) < 0) ||
         (create && (r = exec(db, "PRAGMA user_version=" STRINGIFY(SCHEMA_VERSION), e)) < 0) ||
         (r = check_schema(db, path, e)) < 0) {
-        sqlite3_close(db);
+        sym_sqlite3_close(db);
         return r;
     }
     *ret = db;
@@ -117,18 +120,18 @@ int db_open(const char *root_path, bool create, sqlite3 **ret, struct err *e) {
 }
 
 void db_close(sqlite3 *db) {
-    sqlite3_close(db);
+    sym_sqlite3_close(db);
 }
 
 static sqlite3_stmt *prepare(sqlite3 *db, const char *sql, struct err *e) {
     sqlite3_stmt *st = NULL;
-    if (sqlite3_prepare_v2(db, sql, -1, &st, NULL) != SQLITE_OK)
+    if (sym_sqlite3_prepare_v2(db, sql, -1, &st, NULL) != SQLITE_OK)
         db_fail(db, e, sql);
     return st;
 }
 
 static void copy_text(char *dst, size_t size, sqlite3_stmt *st, int col) {
-    const unsigned char *s = sqlite3_column_text(st, col);
+    const unsigned char *s = sym_sqlite3_column_text(st, col);
     snprintf(dst, size, "%s", s ? (const char *)s : "");
 }
 
@@ -136,31 +139,31 @@ int db_get_package(sqlite3 *db, const char *id, struct db_package *ret, struct e
     sqlite3_stmt *st = prepare(db, "SELECT id, current, previous FROM packages WHERE id = ?", e);
     if (!st)
         return -EIO;
-    sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
-    int k = sqlite3_step(st), r = 0;
+    sym_sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
+    int k = sym_sqlite3_step(st), r = 0;
     if (k == SQLITE_ROW) {
         copy_text(ret->id, sizeof ret->id, st, 0);
         copy_text(ret->current, sizeof ret->current, st, 1);
         copy_text(ret->previous, sizeof ret->previous, st, 2);
     } else
         r = k == SQLITE_DONE ? err_set(e, -ENOENT, "%s is not installed", id) : db_fail(db, e, "reading packages");
-    sqlite3_finalize(st);
+    sym_sqlite3_finalize(st);
     return r;
 }
 
 static void read_version(sqlite3_stmt *st, int col, struct db_version *v) {
     copy_text(v->id, sizeof v->id, st, col);
     copy_text(v->version, sizeof v->version, st, col + 1);
-    v->api_level = (unsigned)sqlite3_column_int(st, col + 2);
-    v->system = strcmp((const char *)sqlite3_column_text(st, col + 3), "system") == 0;
+    v->api_level = (unsigned)sym_sqlite3_column_int(st, col + 2);
+    v->system = strcmp((const char *)sym_sqlite3_column_text(st, col + 3), "system") == 0;
     copy_text(v->label, sizeof v->label, st, col + 4);
     copy_text(v->exec, sizeof v->exec, st, col + 5);
-    v->memory = (uint64_t)sqlite3_column_int64(st, col + 6);
+    v->memory = (uint64_t)sym_sqlite3_column_int64(st, col + 6);
     copy_text(v->key_id, sizeof v->key_id, st, col + 7);
-    v->size = (uint64_t)sqlite3_column_int64(st, col + 8);
-    v->installed_at = sqlite3_column_int64(st, col + 9);
+    v->size = (uint64_t)sym_sqlite3_column_int64(st, col + 8);
+    v->installed_at = sym_sqlite3_column_int64(st, col + 9);
     copy_text(v->permissions, sizeof v->permissions, st, col + 10);
-    v->files = (uint64_t)sqlite3_column_int64(st, col + 11);
+    v->files = (uint64_t)sym_sqlite3_column_int64(st, col + 11);
 }
 
 /* One statement carries everything a version row shows, its grants and file count included. */
@@ -174,15 +177,15 @@ int db_get_version(sqlite3 *db, const char *id, const char *version, struct db_v
     sqlite3_stmt *st = prepare(db, "SELECT " VERSION_COLUMNS " FROM versions v WHERE id = ? AND version = ?", e);
     if (!st)
         return -EIO;
-    sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
-    sqlite3_bind_text(st, 2, version, -1, SQLITE_STATIC);
-    int k = sqlite3_step(st), r = 0;
+    sym_sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
+    sym_sqlite3_bind_text(st, 2, version, -1, SQLITE_STATIC);
+    int k = sym_sqlite3_step(st), r = 0;
     if (k == SQLITE_ROW)
         read_version(st, 0, ret);
     else
         r = k == SQLITE_DONE ? err_set(e, -ENOENT, "%s %s is not installed", id, version)
                              : db_fail(db, e, "reading versions");
-    sqlite3_finalize(st);
+    sym_sqlite3_finalize(st);
     return r;
 }
 
@@ -199,19 +202,19 @@ static int insert_version(sqlite3 *db, const struct manifest *m, const char *key
                                e);
     if (!st)
         return -EIO;
-    sqlite3_bind_text(st, 1, m->id, -1, SQLITE_STATIC);
-    sqlite3_bind_text(st, 2, m->version_str, -1, SQLITE_STATIC);
-    sqlite3_bind_int(st, 3, (int)m->api_level);
-    sqlite3_bind_text(st, 4, m->system ? "system" : "app", -1, SQLITE_STATIC);
-    sqlite3_bind_text(st, 5, m->label, -1, SQLITE_STATIC);
-    sqlite3_bind_text(st, 6, m->exec, -1, SQLITE_STATIC);
-    sqlite3_bind_int64(st, 7, (sqlite3_int64)m->memory);
-    sqlite3_bind_text(st, 8, key_id, -1, SQLITE_STATIC);
-    sqlite3_bind_int64(st, 9, (sqlite3_int64)m->total_size);
-    sqlite3_bind_int64(st, 10, (sqlite3_int64)time(NULL));
-    sqlite3_bind_blob(st, 11, text, (int)len, SQLITE_STATIC);
-    int r = sqlite3_step(st) == SQLITE_DONE ? 0 : db_fail(db, e, "recording the version");
-    sqlite3_finalize(st);
+    sym_sqlite3_bind_text(st, 1, m->id, -1, SQLITE_STATIC);
+    sym_sqlite3_bind_text(st, 2, m->version_str, -1, SQLITE_STATIC);
+    sym_sqlite3_bind_int(st, 3, (int)m->api_level);
+    sym_sqlite3_bind_text(st, 4, m->system ? "system" : "app", -1, SQLITE_STATIC);
+    sym_sqlite3_bind_text(st, 5, m->label, -1, SQLITE_STATIC);
+    sym_sqlite3_bind_text(st, 6, m->exec, -1, SQLITE_STATIC);
+    sym_sqlite3_bind_int64(st, 7, (sqlite3_int64)m->memory);
+    sym_sqlite3_bind_text(st, 8, key_id, -1, SQLITE_STATIC);
+    sym_sqlite3_bind_int64(st, 9, (sqlite3_int64)m->total_size);
+    sym_sqlite3_bind_int64(st, 10, (sqlite3_int64)time(NULL));
+    sym_sqlite3_bind_blob(st, 11, text, (int)len, SQLITE_STATIC);
+    int r = sym_sqlite3_step(st) == SQLITE_DONE ? 0 : db_fail(db, e, "recording the version");
+    sym_sqlite3_finalize(st);
     return r;
 }
 
@@ -223,24 +226,24 @@ static int insert_files(sqlite3 *db, const struct manifest *m, struct err *e) {
     for (size_t i = 0; r == 0 && i < m->n_files; i++) {
         const struct manifest_file *f = &m->files[i];
         char hash[65];
-        sqlite3_reset(st);
-        sqlite3_bind_text(st, 1, m->id, -1, SQLITE_STATIC);
-        sqlite3_bind_text(st, 2, m->version_str, -1, SQLITE_STATIC);
-        sqlite3_bind_text(st, 3, f->path, -1, SQLITE_STATIC);
+        sym_sqlite3_reset(st);
+        sym_sqlite3_bind_text(st, 1, m->id, -1, SQLITE_STATIC);
+        sym_sqlite3_bind_text(st, 2, m->version_str, -1, SQLITE_STATIC);
+        sym_sqlite3_bind_text(st, 3, f->path, -1, SQLITE_STATIC);
         if (f->type == FILE_REGULAR) {
             hex_encode(f->hash, sizeof f->hash, hash);
-            sqlite3_bind_text(st, 4, hash, -1, SQLITE_TRANSIENT);
-            sqlite3_bind_null(st, 7);
+            sym_sqlite3_bind_text(st, 4, hash, -1, SQLITE_TRANSIENT);
+            sym_sqlite3_bind_null(st, 7);
         } else {
-            sqlite3_bind_null(st, 4);
-            sqlite3_bind_text(st, 7, f->target, -1, SQLITE_STATIC);
+            sym_sqlite3_bind_null(st, 4);
+            sym_sqlite3_bind_text(st, 7, f->target, -1, SQLITE_STATIC);
         }
-        sqlite3_bind_int64(st, 5, (sqlite3_int64)f->size);
-        sqlite3_bind_int(st, 6, (int)f->mode);
-        if (sqlite3_step(st) != SQLITE_DONE)
+        sym_sqlite3_bind_int64(st, 5, (sqlite3_int64)f->size);
+        sym_sqlite3_bind_int(st, 6, (int)f->mode);
+        if (sym_sqlite3_step(st) != SQLITE_DONE)
             r = db_fail(db, e, "recording files");
     }
-    sqlite3_finalize(st);
+    sym_sqlite3_finalize(st);
     return r;
 }
 
@@ -252,14 +255,14 @@ static int insert_grants(sqlite3 *db, const struct manifest *m, struct err *e) {
         return -EIO;
     int r = 0;
     for (char *save = NULL, *p = strtok_r(perms, " ", &save); r == 0 && p; p = strtok_r(NULL, " ", &save)) {
-        sqlite3_reset(st);
-        sqlite3_bind_text(st, 1, m->id, -1, SQLITE_STATIC);
-        sqlite3_bind_text(st, 2, m->version_str, -1, SQLITE_STATIC);
-        sqlite3_bind_text(st, 3, p, -1, SQLITE_STATIC);
-        if (sqlite3_step(st) != SQLITE_DONE)
+        sym_sqlite3_reset(st);
+        sym_sqlite3_bind_text(st, 1, m->id, -1, SQLITE_STATIC);
+        sym_sqlite3_bind_text(st, 2, m->version_str, -1, SQLITE_STATIC);
+        sym_sqlite3_bind_text(st, 3, p, -1, SQLITE_STATIC);
+        if (sym_sqlite3_step(st) != SQLITE_DONE)
             r = db_fail(db, e, "recording grants");
     }
-    sqlite3_finalize(st);
+    sym_sqlite3_finalize(st);
     return r;
 }
 
@@ -271,10 +274,10 @@ static int delete_version(sqlite3 *db, const char *id, const char *version, stru
         sqlite3_stmt *st = prepare(db, sql, e);
         if (!st)
             return -EIO;
-        sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
-        sqlite3_bind_text(st, 2, version, -1, SQLITE_STATIC);
-        int k = sqlite3_step(st);
-        sqlite3_finalize(st);
+        sym_sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
+        sym_sqlite3_bind_text(st, 2, version, -1, SQLITE_STATIC);
+        int k = sym_sqlite3_step(st);
+        sym_sqlite3_finalize(st);
         if (k != SQLITE_DONE)
             return db_fail(db, e, "forgetting a version");
     }
@@ -285,15 +288,15 @@ static int set_package(sqlite3 *db, const char *id, const char *current, const c
     sqlite3_stmt *st = prepare(db, "INSERT OR REPLACE INTO packages (id, current, previous, changed_at) VALUES (?,?,?,?)", e);
     if (!st)
         return -EIO;
-    sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
-    sqlite3_bind_text(st, 2, current, -1, SQLITE_STATIC);
+    sym_sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
+    sym_sqlite3_bind_text(st, 2, current, -1, SQLITE_STATIC);
     if (previous && *previous)
-        sqlite3_bind_text(st, 3, previous, -1, SQLITE_STATIC);
+        sym_sqlite3_bind_text(st, 3, previous, -1, SQLITE_STATIC);
     else
-        sqlite3_bind_null(st, 3);
-    sqlite3_bind_int64(st, 4, (sqlite3_int64)time(NULL));
-    int r = sqlite3_step(st) == SQLITE_DONE ? 0 : db_fail(db, e, "recording the package");
-    sqlite3_finalize(st);
+        sym_sqlite3_bind_null(st, 3);
+    sym_sqlite3_bind_int64(st, 4, (sqlite3_int64)time(NULL));
+    int r = sym_sqlite3_step(st) == SQLITE_DONE ? 0 : db_fail(db, e, "recording the package");
+    sym_sqlite3_finalize(st);
     return r;
 }
 
@@ -303,11 +306,11 @@ static int list_others(sqlite3 *db, const char *id, const char *keep1, const cha
     sqlite3_stmt *st = prepare(db, "SELECT version FROM versions WHERE id = ?1 AND version != ?2 AND version != ?3", e);
     if (!st)
         return -EIO;
-    sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
-    sqlite3_bind_text(st, 2, keep1, -1, SQLITE_STATIC);
-    sqlite3_bind_text(st, 3, keep2, -1, SQLITE_STATIC);
+    sym_sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
+    sym_sqlite3_bind_text(st, 2, keep1, -1, SQLITE_STATIC);
+    sym_sqlite3_bind_text(st, 3, keep2, -1, SQLITE_STATIC);
     int r = 0, k;
-    while (r == 0 && (k = sqlite3_step(st)) == SQLITE_ROW) {
+    while (r == 0 && (k = sym_sqlite3_step(st)) == SQLITE_ROW) {
         char(*grown)[VERSION_MAX] = reallocarray(*ret, *n + 1, sizeof **ret);
         if (!grown)
             r = err_set(e, -ENOMEM, "out of memory");
@@ -318,7 +321,7 @@ static int list_others(sqlite3 *db, const char *id, const char *keep1, const cha
     }
     if (r == 0 && k != SQLITE_DONE)
         r = db_fail(db, e, "listing versions");
-    sqlite3_finalize(st);
+    sym_sqlite3_finalize(st);
     return r;
 }
 
@@ -326,8 +329,8 @@ static int transaction_end(sqlite3 *db, int r, struct err *e) {
     if (r == 0)
         r = exec(db, "COMMIT", e);
     /* A failed COMMIT leaves the transaction open: end it, or every later write fails. */
-    if (r < 0 && !sqlite3_get_autocommit(db))
-        sqlite3_exec(db, "ROLLBACK", NULL, NULL, NULL);
+    if (r < 0 && !sym_sqlite3_get_autocommit(db))
+        sym_sqlite3_exec(db, "ROLLBACK", NULL, NULL, NULL);
     return r;
 }
 
@@ -368,11 +371,11 @@ int db_forget_version(sqlite3 *db, const char *id, const char *version, struct e
     if (!st)
         r = -EIO;
     else {
-        sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
-        sqlite3_bind_text(st, 2, version, -1, SQLITE_STATIC);
-        if (sqlite3_step(st) != SQLITE_DONE)
+        sym_sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
+        sym_sqlite3_bind_text(st, 2, version, -1, SQLITE_STATIC);
+        if (sym_sqlite3_step(st) != SQLITE_DONE)
             r = db_fail(db, e, "forgetting a version");
-        sqlite3_finalize(st);
+        sym_sqlite3_finalize(st);
     }
     if (r == 0)
         r = delete_version(db, id, version, e);
@@ -417,10 +420,10 @@ int db_remove(sqlite3 *db, const char *id, struct err *e) {
             r = -EIO;
             break;
         }
-        sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
-        if (sqlite3_step(st) != SQLITE_DONE)
+        sym_sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
+        if (sym_sqlite3_step(st) != SQLITE_DONE)
             r = db_fail(db, e, "removing");
-        sqlite3_finalize(st);
+        sym_sqlite3_finalize(st);
     }
     return transaction_end(db, r, e);
 }
@@ -434,7 +437,7 @@ int db_for_each(sqlite3 *db, int (*fn)(void *ud, const struct db_package *p, con
     if (!st)
         return -EIO;
     int r = 0, k;
-    while (r == 0 && (k = sqlite3_step(st)) == SQLITE_ROW) {
+    while (r == 0 && (k = sym_sqlite3_step(st)) == SQLITE_ROW) {
         struct db_package p;
         struct db_version v;
         copy_text(p.id, sizeof p.id, st, 0);
@@ -445,7 +448,7 @@ int db_for_each(sqlite3 *db, int (*fn)(void *ud, const struct db_package *p, con
     }
     if (r == 0 && k != SQLITE_DONE)
         r = db_fail(db, e, "listing packages");
-    sqlite3_finalize(st);
+    sym_sqlite3_finalize(st);
     return r;
 }
 
@@ -453,13 +456,13 @@ int db_repo_state(sqlite3 *db, const char *key_id, uint64_t *ret_version, struct
     sqlite3_stmt *st = prepare(db, "SELECT version FROM repo_state WHERE key_id = ?", e);
     if (!st)
         return -EIO;
-    sqlite3_bind_text(st, 1, key_id, -1, SQLITE_STATIC);
-    int k = sqlite3_step(st), r = 0;
+    sym_sqlite3_bind_text(st, 1, key_id, -1, SQLITE_STATIC);
+    int k = sym_sqlite3_step(st), r = 0;
     if (k == SQLITE_ROW)
-        *ret_version = (uint64_t)sqlite3_column_int64(st, 0);
+        *ret_version = (uint64_t)sym_sqlite3_column_int64(st, 0);
     else
         r = k == SQLITE_DONE ? -ENOENT : db_fail(db, e, "reading the repository state");
-    sqlite3_finalize(st);
+    sym_sqlite3_finalize(st);
     return r;
 }
 
@@ -471,12 +474,12 @@ int db_accept_index(sqlite3 *db, const char *key_id, uint64_t version, int64_t e
                                e);
     if (!st)
         return -EIO;
-    sqlite3_bind_text(st, 1, key_id, -1, SQLITE_STATIC);
-    sqlite3_bind_int64(st, 2, (sqlite3_int64)version);
-    sqlite3_bind_int64(st, 3, expires);
-    sqlite3_bind_int64(st, 4, (sqlite3_int64)time(NULL));
-    int r = sqlite3_step(st) == SQLITE_DONE ? 0 : db_fail(db, e, "recording the repository state");
-    sqlite3_finalize(st);
+    sym_sqlite3_bind_text(st, 1, key_id, -1, SQLITE_STATIC);
+    sym_sqlite3_bind_int64(st, 2, (sqlite3_int64)version);
+    sym_sqlite3_bind_int64(st, 3, expires);
+    sym_sqlite3_bind_int64(st, 4, (sqlite3_int64)time(NULL));
+    int r = sym_sqlite3_step(st) == SQLITE_DONE ? 0 : db_fail(db, e, "recording the repository state");
+    sym_sqlite3_finalize(st);
     return r;
 }
 
@@ -490,7 +493,7 @@ int db_list_current(sqlite3 *db, struct db_current **ret, size_t *ret_n, struct 
     struct db_current *items = NULL;
     size_t n = 0;
     int r = 0, k;
-    while (r == 0 && (k = sqlite3_step(st)) == SQLITE_ROW) {
+    while (r == 0 && (k = sym_sqlite3_step(st)) == SQLITE_ROW) {
         struct db_current *grown = reallocarray(items, n + 1, sizeof *grown);
         if (!grown) {
             r = err_set(e, -ENOMEM, "out of memory");
@@ -499,13 +502,13 @@ int db_list_current(sqlite3 *db, struct db_current **ret, size_t *ret_n, struct 
         items = grown;
         copy_text(items[n].id, sizeof items[n].id, st, 0);
         copy_text(items[n].version, sizeof items[n].version, st, 1);
-        items[n].api_level = (unsigned)sqlite3_column_int(st, 2);
-        items[n].system = strcmp((const char *)sqlite3_column_text(st, 3), "system") == 0;
+        items[n].api_level = (unsigned)sym_sqlite3_column_int(st, 2);
+        items[n].system = strcmp((const char *)sym_sqlite3_column_text(st, 3), "system") == 0;
         n++;
     }
     if (r == 0 && k != SQLITE_DONE)
         r = db_fail(db, e, "listing packages");
-    sqlite3_finalize(st);
+    sym_sqlite3_finalize(st);
     if (r < 0) {
         free(items);
         return r;
@@ -520,13 +523,13 @@ int db_get_manifest(sqlite3 *db, const char *id, const char *version, char **ret
     int r;
     if (!st)
         return -EIO;
-    sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
-    sqlite3_bind_text(st, 2, version, -1, SQLITE_STATIC);
-    if ((r = sqlite3_step(st)) == SQLITE_ROW) {
-        size_t n = (size_t)sqlite3_column_bytes(st, 0);
+    sym_sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
+    sym_sqlite3_bind_text(st, 2, version, -1, SQLITE_STATIC);
+    if ((r = sym_sqlite3_step(st)) == SQLITE_ROW) {
+        size_t n = (size_t)sym_sqlite3_column_bytes(st, 0);
         char *text = malloc(n + 1);
         if (text) {
-            memcpy(text, sqlite3_column_blob(st, 0), n);
+            memcpy(text, sym_sqlite3_column_blob(st, 0), n);
             text[n] = '\0';
             *ret = text;
             *ret_len = n;
@@ -536,7 +539,7 @@ int db_get_manifest(sqlite3 *db, const char *id, const char *version, char **ret
     } else
         r = r == SQLITE_DONE ? err_set(e, -ENOENT, "%s %s is not installed", id, version)
                              : db_fail(db, e, "reading a manifest");
-    sqlite3_finalize(st);
+    sym_sqlite3_finalize(st);
     return r;
 }
 
@@ -545,14 +548,14 @@ int db_setting_get(sqlite3 *db, const char *id, const char *key, char **ret, str
     int r;
     if (!st)
         return -EIO;
-    sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
-    sqlite3_bind_text(st, 2, key, -1, SQLITE_STATIC);
-    if ((r = sqlite3_step(st)) == SQLITE_ROW) {
-        const char *v = (const char *)sqlite3_column_text(st, 0);
+    sym_sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
+    sym_sqlite3_bind_text(st, 2, key, -1, SQLITE_STATIC);
+    if ((r = sym_sqlite3_step(st)) == SQLITE_ROW) {
+        const char *v = (const char *)sym_sqlite3_column_text(st, 0);
         r = (*ret = strdup(v ? v : "")) ? 0 : err_set(e, -ENOMEM, "out of memory");
     } else
         r = r == SQLITE_DONE ? -ENOENT : db_fail(db, e, "reading a setting");
-    sqlite3_finalize(st);
+    sym_sqlite3_finalize(st);
     return r;
 }
 
@@ -568,14 +571,14 @@ int db_setting_set(sqlite3 *db, const char *id, const char *key, const char *val
     int r;
     if (!st)
         return -EIO;
-    sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
-    sqlite3_bind_text(st, 2, key, -1, SQLITE_STATIC);
-    sqlite3_bind_text(st, 3, value, -1, SQLITE_STATIC);
-    sqlite3_bind_int(st, 4, (int)max_keys);
-    r = sqlite3_step(st) == SQLITE_DONE ? 0 : db_fail(db, e, "writing a setting");
-    if (r == 0 && sqlite3_changes(db) == 0)
+    sym_sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
+    sym_sqlite3_bind_text(st, 2, key, -1, SQLITE_STATIC);
+    sym_sqlite3_bind_text(st, 3, value, -1, SQLITE_STATIC);
+    sym_sqlite3_bind_int(st, 4, (int)max_keys);
+    r = sym_sqlite3_step(st) == SQLITE_DONE ? 0 : db_fail(db, e, "writing a setting");
+    if (r == 0 && sym_sqlite3_changes(db) == 0)
         r = err_set(e, -ENOSPC, "%s keeps %u settings already", id, max_keys);
-    sqlite3_finalize(st);
+    sym_sqlite3_finalize(st);
     return r;
 }
 
@@ -584,11 +587,11 @@ int db_setting_delete(sqlite3 *db, const char *id, const char *key, struct err *
     int r;
     if (!st)
         return -EIO;
-    sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
-    sqlite3_bind_text(st, 2, key, -1, SQLITE_STATIC);
-    r = sqlite3_step(st) == SQLITE_DONE ? 0 : db_fail(db, e, "removing a setting");
-    if (r == 0 && sqlite3_changes(db) == 0)
+    sym_sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
+    sym_sqlite3_bind_text(st, 2, key, -1, SQLITE_STATIC);
+    r = sym_sqlite3_step(st) == SQLITE_DONE ? 0 : db_fail(db, e, "removing a setting");
+    if (r == 0 && sym_sqlite3_changes(db) == 0)
         r = -ENOENT;
-    sqlite3_finalize(st);
+    sym_sqlite3_finalize(st);
     return r;
 }

@@ -6,7 +6,6 @@
 #include <fcntl.h>
 #include <limits.h>
 #include <pthread.h>
-#include <sodium.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <string.h>
@@ -15,6 +14,8 @@
 #include <time.h>
 
 #include "keyfile.h"
+#include "keys.h"
+#include "sodium-dl.h"
 #include "util.h"
 
 #define CONNECT_TIMEOUT_S 10
@@ -126,7 +127,7 @@ static int sink_reset(struct transfer *t) {
     t->have = 0;
     if (!t->to_file)
         return 0;
-    crypto_generichash_init(&t->hash, NULL, 0, crypto_generichash_BYTES);
+    sym_crypto_generichash_init(&t->hash, NULL, 0, crypto_generichash_BYTES);
     if (ftruncate(t->fd, 0) < 0 || lseek(t->fd, 0, SEEK_SET) < 0)
         return -errno;
     return 0;
@@ -160,7 +161,7 @@ static int sink_write(struct transfer *t, const void *p, size_t n) {
     if (t->to_file) {
         r = write_all(t->fd, p, n);
         if (r == 0)
-            crypto_generichash_update(&t->hash, (const unsigned char *)p, n);
+            sym_crypto_generichash_update(&t->hash, (const unsigned char *)p, n);
     } else
         r = memory_write(t, p, n);
     if (r < 0) {
@@ -453,7 +454,7 @@ int fetch_memory(const char *location, size_t max_bytes, const struct fetch_opti
                  struct err *e) {
     struct fetch_options opts = options_or_default(o);
     struct transfer t = {.limit = max_bytes < SIZE_MAX - 1 ? max_bytes : SIZE_MAX - 1};
-    int r = transfer_init(&t, location, &opts, e);
+    int r = keys_init(e) < 0 ? -ELIBACC : transfer_init(&t, location, &opts, e);
     if (r == 0)
         r = location_kind(location) == LOCAL ? read_local(&t, location) : download(&t, location);
     if (r == 0 && !t.buf && !(t.buf = malloc(1)))
@@ -475,7 +476,7 @@ static int part_resume(struct transfer *t) {
         return -errno;
     if (!S_ISREG(st.st_mode))
         return -EINVAL;
-    crypto_generichash_init(&t->hash, NULL, 0, crypto_generichash_BYTES);
+    sym_crypto_generichash_init(&t->hash, NULL, 0, crypto_generichash_BYTES);
     t->have = 0;
     if ((uint64_t)st.st_size > t->limit)
         return sink_reset(t);
@@ -488,7 +489,7 @@ static int part_resume(struct transfer *t) {
             return -errno;
         if (n == 0 || (uint64_t)n > t->limit - t->have)
             break;
-        crypto_generichash_update(&t->hash, (const unsigned char *)buf, (size_t)n);
+        sym_crypto_generichash_update(&t->hash, (const unsigned char *)buf, (size_t)n);
         t->have += (uint64_t)n;
     }
     /* The file may have changed under us: continue exactly after what was hashed. */
@@ -503,8 +504,8 @@ static int part_check(struct transfer *t, const uint8_t want[32]) {
     if (t->have != t->limit)
         return err_set(t->e, -E_MALFORMED, "%s: the download is %llu bytes, the index says %llu", t->where,
                        (unsigned long long)t->have, (unsigned long long)t->limit);
-    crypto_generichash_final(&t->hash, got, sizeof got);
-    if (sodium_memcmp(got, want, sizeof got) != 0)
+    sym_crypto_generichash_final(&t->hash, got, sizeof got);
+    if (sym_sodium_memcmp(got, want, sizeof got) != 0)
         return err_set(t->e, -E_MALFORMED, "%s: the download does not match the index (BLAKE2b)", t->where);
     return 0;
 }
@@ -532,7 +533,7 @@ int fetch_file(const char *location, uint64_t size, const uint8_t hash[32], int 
     struct fetch_options opts = options_or_default(o);
     struct transfer t = {.limit = size, .to_file = true};
     char part[PATH_MAX];
-    int r = transfer_init(&t, location, &opts, e);
+    int r = keys_init(e) < 0 ? -ELIBACC : transfer_init(&t, location, &opts, e);
     if (r < 0)
         return r;
     if (snprintf(part, sizeof part, "%s.part", name) >= (int)sizeof part)

@@ -4,10 +4,11 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <zstd.h>
 
 #include "keyfile.h"
 #include "manifest.h"
+#include "sodium-dl.h"
+#include "zstd-dl.h"
 
 #define MAGIC "slate-index 1\n"
 #define BODY_MAGIC "slate-index-body 1"
@@ -215,16 +216,18 @@ const struct index_entry *index_newest(const struct repo_index *x, const char *i
 
 int index_seal(const char *body, size_t len, const struct secret_key *k, char **ret, size_t *ret_len,
                struct err *e) {
-    size_t bound = ZSTD_compressBound(len);
+    if (dlopen_zstd(e) < 0)
+        return -ELIBACC;
+    size_t bound = sym_ZSTD_compressBound(len);
     _cleanup_free_ char *z = malloc(bound);
     if (!z)
         return err_set(e, -ENOMEM, "out of memory");
-    size_t zlen = ZSTD_compress(z, bound, body, len, COMPRESSION_LEVEL);
-    if (ZSTD_isError(zlen))
-        return err_set(e, -EIO, "compressing the index: %s", ZSTD_getErrorName(zlen));
+    size_t zlen = sym_ZSTD_compress(z, bound, body, len, COMPRESSION_LEVEL);
+    if (sym_ZSTD_isError(zlen))
+        return err_set(e, -EIO, "compressing the index: %s", sym_ZSTD_getErrorName(zlen));
     uint8_t sig[crypto_sign_BYTES];
     char sig_hex[2 * crypto_sign_BYTES + 1], head[256];
-    crypto_sign_detached(sig, NULL, (const uint8_t *)z, zlen, k->sk);
+    sym_crypto_sign_detached(sig, NULL, (const uint8_t *)z, zlen, k->sk);
     hex_encode(sig, sizeof sig, sig_hex);
     int n = snprintf(head, sizeof head, MAGIC "key %s\nsignature %s\n\n", k->pub.id, sig_hex);
     char *out = malloc((size_t)n + zlen);
@@ -254,6 +257,8 @@ int index_open(const char *data, size_t len, int rootfd, struct repo_index **ret
     uint8_t raw_sig[crypto_sign_BYTES];
     struct public_key signer;
 
+    if (dlopen_zstd(e) < 0)
+        return -ELIBACC;
     if (len > INDEX_FILE_MAX)
         return err_set(e, -E_MALFORMED, "index: larger than %u bytes", INDEX_FILE_MAX);
     if (len < strlen(MAGIC) || memcmp(p, MAGIC, strlen(MAGIC)) != 0)
@@ -277,15 +282,15 @@ int index_open(const char *data, size_t len, int rootfd, struct repo_index **ret
         return err_set(e, -E_UNTRUSTED, "index: bad signature: changed after key %s signed it", key_id);
 
     /* Only signed bytes are decompressed, and only to the size their frame declares, within bounds. */
-    unsigned long long size = ZSTD_getFrameContentSize(z, zlen);
+    unsigned long long size = sym_ZSTD_getFrameContentSize(z, zlen);
     if (size == ZSTD_CONTENTSIZE_ERROR || size == ZSTD_CONTENTSIZE_UNKNOWN || size > INDEX_BODY_MAX)
         return err_set(e, -E_MALFORMED, "index: the body is not one zstd frame of known, bounded size");
     _cleanup_free_ char *body = malloc(size ? size : 1);
     if (!body)
         return err_set(e, -ENOMEM, "out of memory");
-    size_t got = ZSTD_decompress(body, size, z, zlen);
-    if (ZSTD_isError(got) || got != size)
-        return err_set(e, -E_MALFORMED, "index: corrupt body (%s)", ZSTD_isError(got) ? ZSTD_getErrorName(got) : "short");
+    size_t got = sym_ZSTD_decompress(body, size, z, zlen);
+    if (sym_ZSTD_isError(got) || got != size)
+        return err_set(e, -E_MALFORMED, "index: corrupt body (%s)", sym_ZSTD_isError(got) ? sym_ZSTD_getErrorName(got) : "short");
     struct repo_index *x;
     if ((r = index_parse_body(body, got, &x, e)) < 0)
         return r;

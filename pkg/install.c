@@ -4,6 +4,7 @@
 #include <fcntl.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/random.h>
 #include <sys/stat.h>
 #include <sys/statvfs.h>
 
@@ -102,7 +103,9 @@ int check_space_at(int fd, const struct manifest *m, struct err *e) {
 /* A fresh folder under staging, named after the package so leftovers are easy to read. */
 static int make_staging(struct device *d, const char *id, char name[static 256], struct err *e) {
     for (int tries = 0; tries < 16; tries++) {
-        uint32_t nonce = randombytes_random();
+        uint32_t nonce;
+        if (getrandom(&nonce, sizeof nonce, 0) != sizeof nonce)
+            nonce = (uint32_t)getpid() ^ (uint32_t)tries;
         snprintf(name, 256, "%s/%s.%08x", STAGING_DIR, id, nonce);
         if (mkdirat(d->rootfd, name, 0755) == 0) {
             int fd = openat(d->rootfd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);

@@ -15,13 +15,13 @@
 #define KEYS_APPS "etc/slate/keys/apps"
 #define KEY_FILE_MAX 4096
 
-int keys_init(void) {
-    return sodium_init() < 0 ? -EIO : 0;
+int keys_init(struct err *e) {
+    return dlopen_sodium(e);
 }
 
 static void key_id(const uint8_t pk[crypto_sign_PUBLICKEYBYTES], char out[KEY_ID_HEX]) {
     uint8_t h[crypto_generichash_BYTES];
-    crypto_generichash(h, sizeof h, pk, crypto_sign_PUBLICKEYBYTES, NULL, 0);
+    sym_crypto_generichash(h, sizeof h, pk, crypto_sign_PUBLICKEYBYTES, NULL, 0);
     hex_encode(h, KEY_ID_BYTES, out);
 }
 
@@ -61,6 +61,8 @@ static int key_text_parse(const char *text, size_t len, const char *field, uint8
 }
 
 int public_key_parse(const char *text, size_t len, struct public_key *ret, struct err *e) {
+    if (keys_init(e) < 0)
+        return -ELIBACC;
     struct public_key k = {0};
     int r = key_text_parse(text, len, "public", k.pk, sizeof k.pk, k.name, e);
     if (r < 0)
@@ -88,6 +90,8 @@ int public_key_load(const char *path, struct public_key *ret, struct err *e) {
 }
 
 int secret_key_load(const char *path, struct secret_key *ret, struct err *e) {
+    if (keys_init(e) < 0)
+        return -ELIBACC;
     _cleanup_free_ char *text = NULL;
     uint8_t seed[crypto_sign_SEEDBYTES];
     struct secret_key k = {0};
@@ -95,14 +99,14 @@ int secret_key_load(const char *path, struct secret_key *ret, struct err *e) {
     int r = load_text(path, &text, &len, e);
     if (r == 0)
         r = key_text_parse(text, len, "secret", seed, sizeof seed, k.pub.name, e);
-    sodium_memzero(text, text ? len : 0);
+    sym_sodium_memzero(text, text ? len : 0);
     if (r < 0)
         return err_prefix(e, r, "%s", path);
-    crypto_sign_seed_keypair(k.pub.pk, k.sk, seed);
-    sodium_memzero(seed, sizeof seed);
+    sym_crypto_sign_seed_keypair(k.pub.pk, k.sk, seed);
+    sym_sodium_memzero(seed, sizeof seed);
     key_id(k.pub.pk, k.pub.id);
     *ret = k;
-    sodium_memzero(&k, sizeof k);
+    sym_sodium_memzero(&k, sizeof k);
     return 0;
 }
 
@@ -122,6 +126,8 @@ static int write_new_file(const char *path, const char *text, mode_t mode, struc
 }
 
 int key_generate(const char *prefix, const char *name, struct public_key *ret, struct err *e) {
+    if (keys_init(e) < 0)
+        return -ELIBACC;
     char secret_path[PATH_MAX], public_path[PATH_MAX];
     uint8_t seed[crypto_sign_SEEDBYTES], sk[crypto_sign_SECRETKEYBYTES];
     char seed_hex[2 * sizeof seed + 1], text[512];
@@ -135,18 +141,18 @@ int key_generate(const char *prefix, const char *name, struct public_key *ret, s
     if (access(public_path, F_OK) == 0)
         return err_set(e, -EEXIST, "%s: already exists; not overwriting a key", public_path);
 
-    randombytes_buf(seed, sizeof seed);
-    crypto_sign_seed_keypair(k.pk, sk, seed);
-    sodium_memzero(sk, sizeof sk);
+    sym_randombytes_buf(seed, sizeof seed);
+    sym_crypto_sign_seed_keypair(k.pk, sk, seed);
+    sym_sodium_memzero(sk, sizeof sk);
     key_id(k.pk, k.id);
     snprintf(k.name, sizeof k.name, "%s", name);
     hex_encode(seed, sizeof seed, seed_hex);
-    sodium_memzero(seed, sizeof seed);
+    sym_sodium_memzero(seed, sizeof seed);
     snprintf(text, sizeof text, "# Slate secret key %s: keep it private\n[key]\nname = %s\nalgorithm = ed25519\nsecret = %s\n",
              k.id, name, seed_hex);
-    sodium_memzero(seed_hex, sizeof seed_hex);
+    sym_sodium_memzero(seed_hex, sizeof seed_hex);
     int r = write_new_file(secret_path, text, 0600, e);
-    sodium_memzero(text, sizeof text);
+    sym_sodium_memzero(text, sizeof text);
     if (r < 0)
         return r;
     if (public_key_format(&k, text, sizeof text) < 0 || (r = write_new_file(public_path, text, 0644, e)) < 0) {
@@ -212,7 +218,7 @@ int trust_add(int rootfd, const struct public_key *k, bool system, struct err *e
 int signature_format(const struct secret_key *k, const void *msg, size_t len, char *buf, size_t size) {
     uint8_t sig[crypto_sign_BYTES];
     char hex[2 * crypto_sign_BYTES + 1];
-    crypto_sign_detached(sig, NULL, msg, len, k->sk);
+    sym_crypto_sign_detached(sig, NULL, msg, len, k->sk);
     hex_encode(sig, sizeof sig, hex);
     int n = snprintf(buf, size, "[signature]\nalgorithm = ed25519\nkey = %s\nvalue = %s\n", k->pub.id, hex);
     return n < 0 || (size_t)n >= size ? -ENOSPC : n;
@@ -238,5 +244,5 @@ int signature_parse(const char *text, size_t len, char ret_key_id[KEY_ID_HEX], u
 }
 
 bool signature_check(const struct public_key *k, const uint8_t sig[crypto_sign_BYTES], const void *msg, size_t len) {
-    return crypto_sign_verify_detached(sig, msg, len, k->pk) == 0;
+    return sym_crypto_sign_verify_detached(sig, msg, len, k->pk) == 0;
 }

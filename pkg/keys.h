@@ -1,7 +1,7 @@
 /* keys.h: ed25519 signing keys, their ids, and the device's trust store. */
 #pragma once
 
-#include <sodium.h>
+#include "sodium-dl.h"
 #include <stdbool.h>
 #include <stdint.h>
 
@@ -34,7 +34,7 @@ enum trust_class {
     TRUST_SYSTEM, /* may sign anything */
 };
 
-int keys_init(void); /* sodium_init, once */
+int keys_init(struct err *e); /* load libsodium and initialise it, once: before any key, signature or hash */
 
 /* Write NAME.key and NAME.pub (path prefix given); refuses to overwrite. */
 int key_generate(const char *path_prefix, const char *name, struct public_key *ret, struct err *e);

@@ -4,7 +4,7 @@
 #include <archive.h>
 #include <archive_entry.h>
 
-#include "err.h"
+#include "dl.h"
 
 /*
  * libarchive and what it pulls in (libxml2, ICU, libstdc++, ...) cost about a
@@ -52,9 +52,7 @@
     X(archive_write_set_bytes_in_last_block) \
     X(archive_write_set_format_pax_restricted) \
 
-#define LIBARCHIVE_DECLARE(f) extern __typeof__(f) *sym_##f;
-LIBARCHIVE_SYMBOLS(LIBARCHIVE_DECLARE)
-#undef LIBARCHIVE_DECLARE
+LIBARCHIVE_SYMBOLS(DL_DECLARE)
 
-/* Load libarchive once (thread-safe); 0, or a failure naming the library. */
+/* Load libarchive once (dl.h). */
 int dlopen_libarchive(struct err *e);

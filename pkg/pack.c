@@ -8,6 +8,7 @@
 #include "descriptor.h"
 #include "libarchive-dl.h"
 #include "package.h"
+#include "sodium-dl.h"
 #include "util.h"
 
 #define COPY_BLOCK (256 * 1024)
@@ -145,7 +146,7 @@ static int for_each_block(int filesfd, const struct item *it, uint64_t *ret_size
 }
 
 static int hash_block(void *ud, const void *buf, size_t len) {
-    crypto_generichash_update(ud, buf, len);
+    sym_crypto_generichash_update(ud, buf, len);
     return 0;
 }
 
@@ -156,13 +157,13 @@ static int hash_items(struct tree *t, int filesfd) {
         uint8_t digest[32];
         if (it->symlink)
             continue;
-        crypto_generichash_init(&h, NULL, 0, sizeof digest);
+        sym_crypto_generichash_init(&h, NULL, 0, sizeof digest);
         int r = for_each_block(filesfd, it, &it->size, hash_block, &h, t->e);
         if (r < 0)
             return r;
         if (it->size > FILE_SIZE_MAX)
             return err_set(t->e, -E_MALFORMED, "%s: larger than a package file may be", it->path);
-        crypto_generichash_final(&h, digest, sizeof digest);
+        sym_crypto_generichash_final(&h, digest, sizeof digest);
         hex_encode(digest, sizeof digest, it->hash);
     }
     return 0;
@@ -297,6 +298,8 @@ int package_pack(const char *dir, const struct secret_key *key, const char *out,
     _cleanup_close_ int filesfd = -1;
     __attribute__((cleanup(tree_free))) struct tree t = {.root = path, .e = e};
     size_t source_len, manifest_len = 0;
+    if (keys_init(e) < 0)
+        return -ELIBACC;
     int r;
 
     snprintf(path, sizeof path, "%s/manifest", dir);

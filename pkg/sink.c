@@ -2,13 +2,14 @@
 #include "sink.h"
 
 #include <pthread.h>
-#include <sodium.h>
 #include <stdatomic.h>
 #include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
+#include "keys.h"
+#include "sodium-dl.h"
 #include "util.h"
 
 #define SLOTS 16
@@ -64,20 +65,20 @@ static void process(struct sink *s, struct slot *slot) {
         close_file(s);
         s->f = slot->f;
         s->fd = slot->fd;
-        crypto_generichash_init(&s->hash, NULL, 0, sizeof digest);
+        sym_crypto_generichash_init(&s->hash, NULL, 0, sizeof digest);
         break;
     case OP_DATA:
         if (atomic_load(&s->failed))
             break;
-        crypto_generichash_update(&s->hash, slot->data, slot->len);
+        sym_crypto_generichash_update(&s->hash, slot->data, slot->len);
         int r = s->fd >= 0 ? write_all(s->fd, slot->data, slot->len) : 0;
         if (r < 0)
             fail(s, r, "%s: %s", s->f->path, strerror(-r));
         break;
     case OP_END:
         close_file(s);
-        crypto_generichash_final(&s->hash, digest, sizeof digest);
-        if (sodium_memcmp(digest, s->f->hash, sizeof digest) != 0)
+        sym_crypto_generichash_final(&s->hash, digest, sizeof digest);
+        if (sym_sodium_memcmp(digest, s->f->hash, sizeof digest) != 0)
             fail(s, -E_MALFORMED, "%s: content does not match the manifest's hash", s->f->path);
         break;
     case OP_QUIT: break;
@@ -108,6 +109,9 @@ static void *worker(void *userdata) {
 }
 
 int sink_new(struct sink **ret, struct err *e) {
+    /* The writer thread hashes: libsodium is there before it starts. */
+    if (keys_init(e) < 0)
+        return -ELIBACC;
     struct sink *s = calloc(1, sizeof *s);
     if (!s || !(s->slots = malloc(SLOTS * sizeof *s->slots))) {
         free(s);

@@ -292,7 +292,7 @@ char *craft_signature(const char *key_path, const char *manifest, size_t len) {
     struct secret_key k;
     struct err e = {0};
     char buf[SIGNATURE_MAX];
-    if (keys_init() < 0 || secret_key_load(key_path, &k, &e) < 0)
+    if (keys_init(NULL) < 0 || secret_key_load(key_path, &k, &e) < 0)
         fail_msg("loading %s: %s", key_path, e.msg);
     int n = signature_format(&k, manifest, len, buf, sizeof buf);
     assert_true(n > 0);

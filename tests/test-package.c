@@ -31,7 +31,7 @@ static int setup(void **state) {
     p = test_fmt("%s/files/share/readme", f->src);
     assert_int_equal(symlink("doc/readme.txt", p), 0);
     free(p);
-    assert_int_equal(keys_init(), 0);
+    assert_int_equal(keys_init(NULL), 0);
     if (secret_key_load(f->dev.app_key, &f->key, &e) < 0)
         fail_msg("%s", e.msg);
     *state = f;

@@ -145,7 +145,7 @@ static void write_index(const char *key_path, uint64_t version, int64_t expires)
     size_t body_len, sealed_len;
     char *body = index_format_body(x, &body_len), *sealed = NULL;
     struct secret_key k;
-    assert_int_equal(keys_init(), 0);
+    assert_int_equal(keys_init(NULL), 0);
     assert_int_equal(secret_key_load(key_path, &k, &e), 0);
     assert_int_equal(index_seal(body, body_len, &k, &sealed, &sealed_len, &e), 0);
     char *out = test_fmt("%s/index", repo);

@@ -3,6 +3,7 @@
 #include "dl.h"
 
 #include <dlfcn.h>
+#include <pthread.h>
 #include <stdio.h>
 
 #include "curl-dl.h"
@@ -12,11 +13,11 @@
 #include "sqlite-dl.h"
 #include "zstd-dl.h"
 
-static struct dl_library *loading; /* the library load() works on, under its pthread_once */
+static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
 
-static void load(void) {
-    struct dl_library *lib = loading;
-    void *h = dlopen(lib->soname, RTLD_NOW | RTLD_LOCAL | RTLD_NODELETE);
+static void load(struct dl_library *lib) {
+    /* RTLD_NODELETE: what may not be unloaded stays even if some dlclose comes its way. */
+    void *h = dlopen(lib->soname, RTLD_NOW | RTLD_LOCAL | (lib->unloadable ? 0 : RTLD_NODELETE));
     if (!h) {
         snprintf(lib->failure, sizeof lib->failure, "cannot load %s: %s", lib->label, dlerror());
         return;
@@ -25,30 +26,44 @@ static void load(void) {
         if (!(*lib->symbols[i].ptr = dlsym(h, lib->symbols[i].name))) {
             snprintf(lib->failure, sizeof lib->failure, "%s (%s) lacks %s", lib->label, lib->soname,
                      lib->symbols[i].name);
+            dlclose(h);
             return;
         }
-    if (lib->after && lib->after() < 0)
+    if (lib->after && lib->after() < 0) {
         snprintf(lib->failure, sizeof lib->failure, "%s failed to initialise", lib->label);
+        dlclose(h);
+        return;
+    }
+    lib->handle = h;
 }
 
 int dl_load(struct dl_library *lib, struct err *e) {
-    /* pthread_once takes no argument: loads are serialised, so one static names the library. */
-    static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
     pthread_mutex_lock(&lock);
-    loading = lib;
-    pthread_once(&lib->once, load);
+    if (!lib->handle && !lib->failure[0])
+        load(lib);
     pthread_mutex_unlock(&lock);
     return lib->failure[0] ? err_set(e, -ELIBACC, "%s", lib->failure) : 0;
 }
 
-/* One library: its pointers, their table, and dlopen_NAME(). */
-#define DL_LIBRARY(name, soname, label, symbols, after)                                                                \
+void dl_unload(struct dl_library *lib) {
+    pthread_mutex_lock(&lock);
+    if (lib->unloadable && lib->handle) {
+        for (size_t i = 0; i < lib->n_symbols; i++)
+            *lib->symbols[i].ptr = NULL;
+        dlclose(lib->handle);
+        lib->handle = NULL;
+    }
+    pthread_mutex_unlock(&lock);
+}
+
+/* One library: its pointers, their table, its state, and dlopen_NAME(). */
+#define DL_LIBRARY(name, soname, label, symbols, after, unloadable)                                                    \
     symbols(DL_DEFINE)                                                                                                 \
     static const struct dl_symbol name##_symbols[] = {symbols(DL_SYMBOL_ENTRY)};                                       \
+    static struct dl_library name##_library = {                                                                        \
+        soname, label, name##_symbols, sizeof name##_symbols / sizeof *name##_symbols, after, unloadable, NULL, ""};   \
     int dlopen_##name(struct err *e) {                                                                                 \
-        static struct dl_library lib = {soname, label, name##_symbols,                                                 \
-                                        sizeof name##_symbols / sizeof *name##_symbols, after, PTHREAD_ONCE_INIT, ""}; \
-        return dl_load(&lib, e);                                                                                       \
+        return dl_load(&name##_library, e);                                                                            \
     }
 
 static int init_sodium(void) {
@@ -56,9 +71,14 @@ static int init_sodium(void) {
 }
 
 /* The sonames this build was compiled against. */
-DL_LIBRARY(sqlite, "libsqlite3.so.0", "SQLite", SQLITE_SYMBOLS, NULL)
-DL_LIBRARY(sodium, "libsodium.so.23", "libsodium", SODIUM_SYMBOLS, init_sodium)
-DL_LIBRARY(libelf, "libelf.so.1", "libelf", LIBELF_SYMBOLS, NULL)
-DL_LIBRARY(zstd, "libzstd.so.1", "libzstd", ZSTD_SYMBOLS, NULL)
-DL_LIBRARY(libarchive, "libarchive.so.13", "libarchive", LIBARCHIVE_SYMBOLS, NULL)
-DL_LIBRARY(libcurl, "libcurl.so.4", "libcurl", LIBCURL_SYMBOLS, NULL)
+DL_LIBRARY(sqlite, "libsqlite3.so.0", "SQLite", SQLITE_SYMBOLS, NULL, true)
+DL_LIBRARY(sodium, "libsodium.so.23", "libsodium", SODIUM_SYMBOLS, init_sodium, false)
+DL_LIBRARY(libelf, "libelf.so.1", "libelf", LIBELF_SYMBOLS, NULL, false)
+DL_LIBRARY(zstd, "libzstd.so.1", "libzstd", ZSTD_SYMBOLS, NULL, false)
+DL_LIBRARY(libarchive, "libarchive.so.13", "libarchive", LIBARCHIVE_SYMBOLS, NULL, false)
+/* libcurl's TLS libraries keep state (atexit handlers, thread keys) that must outlive any dlclose. */
+DL_LIBRARY(libcurl, "libcurl.so.4", "libcurl", LIBCURL_SYMBOLS, NULL, false)
+
+void dlclose_sqlite(void) {
+    dl_unload(&sqlite_library);
+}

@@ -1,7 +1,7 @@
 /* dl.h: loading a library the first time something needs it, not at every start. */
 #pragma once
 
-#include <pthread.h>
+#include <stdbool.h>
 #include <stddef.h>
 
 #include "err.h"
@@ -17,10 +17,11 @@
  * treats its optional libraries.
  *
  * Each library is loaded once (thread-safe), by the soname this build was
- * compiled against, and never unloaded. Before a sym_ pointer is called its
- * library's dlopen_*() must have returned 0: code calls it where a path into the
- * library begins (db_open, audit, index, keys_init, reading a package, a
- * transfer).
+ * compiled against. Before a sym_ pointer is called its library's dlopen_*()
+ * must have returned 0: code calls it where a path into the library begins
+ * (db_open, audit, index, keys_init, reading a package, a transfer). Only SQLite
+ * may be unloaded again (dlclose_sqlite), by a daemon that closed every
+ * connection and wants its memory back; the others stay.
  */
 struct dl_symbol {
     const char *name;
@@ -33,12 +34,15 @@ struct dl_library {
     const struct dl_symbol *symbols;
     size_t n_symbols;
     int (*after)(void); /* run once loaded (sodium_init); 0 or a negative errno */
-    pthread_once_t once;
-    char failure[256];
+    bool unloadable;
+    void *handle;       /* while loaded */
+    char failure[256];  /* a load that failed stays failed */
 };
 
 /* Load lib once; 0, or -ELIBACC with a line naming the library or the symbol it lacks. */
 int dl_load(struct dl_library *lib, struct err *e);
+/* Unload an unloadable library (its pointers become NULL); a later dl_load loads it again. */
+void dl_unload(struct dl_library *lib);
 
 /* The table of a library's symbols, from its X-macro list: DL_SYMBOLS(LIBFOO_SYMBOLS). */
 #define DL_SYMBOL_ENTRY(f) {#f, (void **)&sym_##f},

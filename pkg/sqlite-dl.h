@@ -33,3 +33,5 @@
 SQLITE_SYMBOLS(DL_DECLARE)
 
 int dlopen_sqlite(struct err *e);
+/* Unload SQLite once no connection is open (slated, when the database has been idle a while). */
+void dlclose_sqlite(void);

@@ -1,6 +1,7 @@
 /* slated.c: the one system daemon: set-up, signals, readiness, and an orderly shutdown. */
 #include <errno.h>
 #include <fcntl.h>
+#include <malloc.h>
 #include <limits.h>
 #include <signal.h>
 #include <stdarg.h>
@@ -17,6 +18,7 @@
 #include "db.h"
 #include "proto.h"
 #include "slated.h"
+#include "sqlite-dl.h"
 #include "util.h"
 
 #define LOCK_PATH "run/slate/slated.lock"
@@ -51,16 +53,35 @@ void slated_log(struct slated *s, const char *fmt, ...) {
     control_log_line(s, NULL, &l);
 }
 
+/* The database idle this long is closed, and SQLite unloaded: a calm slated holds neither. */
+#define DB_IDLE_US 5000000ULL
+
+static int on_db_idle(struct loop_source *src, void *userdata) {
+    struct slated *s = userdata;
+    (void)src;
+    if (s->db) {
+        db_close(s->db);
+        s->db = NULL;
+    }
+    dlclose_sqlite();
+    malloc_trim(0); /* what SQLite allocated goes back too */
+    return 0;
+}
+
 int slated_db(struct slated *s, sqlite3 **ret, struct err *e) {
     if (!s->db) {
         int r = db_open(s->root, false, &s->db, e);
         if (r < 0)
             return r;
         /* slated reads a row now and then: a small page cache keeps its footprint small. */
-        sqlite3_exec(s->db, "PRAGMA cache_size=-64", NULL, NULL, NULL);
+        sym_sqlite3_exec(s->db, "PRAGMA cache_size=-64", NULL, NULL, NULL);
         /* A writer (slate install) holds the database briefly; slated's loop must not wait seconds on it. */
-        sqlite3_busy_timeout(s->db, 200);
+        sym_sqlite3_busy_timeout(s->db, 200);
     }
+    /* Fuzzers and tests drive parts of slated without its loop: their database stays open. */
+    if (s->loop && (s->db_idle ? loop_timer_set(s->db_idle, DB_IDLE_US)
+                               : loop_add_timer(s->loop, DB_IDLE_US, on_db_idle, s, &s->db_idle)) < 0)
+        slated_log(s, "cannot arm the database's idle timer: the database stays open");
     *ret = s->db;
     return 0;
 }
@@ -312,7 +333,7 @@ int slated_run(struct slated *s, const struct options *o, struct err *e) {
         (r = loop_add_signal(s->loop, SIGCHLD, on_sigchld, s, NULL)) < 0)
         err_set(e, r, "signals: %s", strerror(-r));
     else if ((r = control_open(s, e)) == 0 && (r = memmgr_start(s, &o->mem)) == 0 &&
-             (r = spares_start(s, e)) == 0) {
+             (r = catalog_start(s, e)) == 0 && (r = spares_start(s, e)) == 0) {
         units_start_boot_services(s);
         signal_ready(s, o->ready_fd);
         slated_log(s, "ready on %s (API levels %u to %u)", s->root, s->platform.min_api_level, s->platform.api_level);
@@ -323,6 +344,7 @@ int slated_run(struct slated *s, const struct options *o, struct err *e) {
     control_close(s);
     memmgr_stop(s);
     spares_stop(s);
+    catalog_stop(s);
     unlinkat(s->rootfd, READY_PATH, 0);
     while (s->units) {
         struct unit *u = s->units;

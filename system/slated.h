@@ -10,6 +10,7 @@
 #include <sys/epoll.h>
 
 #include "cgroup.h"
+#include "db.h"
 #include "descriptor.h"
 #include "keyfile.h"
 #include "http.h"
@@ -133,6 +134,8 @@ struct slated {
     bool shutting_down;
     struct memmgr *mem;
     struct spares *spares;
+    struct catalog *catalog;
+    struct loop_source *db_idle; /* closes the database (and unloads SQLite) once slated stops using it */
 };
 
 /* units.c */
@@ -154,6 +157,24 @@ void unit_hello(struct unit *u);
 void units_start_boot_services(struct slated *s);
 /* A connection for a service's client: returns the client's end. */
 int unit_service_connect(struct unit *svc, int *ret_client_fd, struct err *e);
+
+/* catalog.c: the installed apps, as the database says */
+struct catalog_app {
+    char id[PACKAGE_ID_MAX + 1], version[VERSION_MAX];
+    unsigned api_level;
+    char exec[PATH_BYTES_MAX + 1];
+    uint64_t memory; /* the manifest's budget; 0: none given */
+    bool network;
+    char *manifest; /* the signed manifest text ([service] sections) */
+    size_t manifest_len;
+};
+/* Read the installed apps, and watch the database for changes. */
+int catalog_start(struct slated *s, struct err *e);
+void catalog_stop(struct slated *s);
+/* The app's current version; -ENOENT ("ID is not installed") when it is not. Rereads first when stale. */
+int catalog_find(struct slated *s, const char *id, const struct catalog_app **ret, struct err *e);
+/* Every installed app, sorted by id; valid until the next catalog call. */
+size_t catalog_apps(struct slated *s, const struct catalog_app **ret);
 
 /* The cgroup limits of a unit with this memory budget. */
 void units_limits(uint64_t budget, struct cgroup_limits *ret);

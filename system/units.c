@@ -379,31 +379,20 @@ struct launch {
 };
 
 static int load_launch(struct slated *s, const char *id, const char *service, struct launch *ret, struct err *e) {
-    struct db_package p;
-    struct db_version v;
-    sqlite3 *db;
+    const struct catalog_app *a;
     int r;
 
-    if ((r = slated_db(s, &db, e)) < 0)
+    if ((r = catalog_find(s, id, &a, e)) < 0 || (r = platform_runs(&s->platform, id, a->api_level, e)) < 0)
         return r;
-    if ((r = db_get_package(db, id, &p, e)) < 0)
-        return r == -ENOENT ? err_set(e, -ENOENT, "%s is not installed", id) : r;
-    if ((r = db_get_version(db, id, p.current, &v, e)) < 0)
-        return r;
-    if ((r = platform_runs(&s->platform, id, v.api_level, e)) < 0)
-        return r;
-    snprintf(ret->app_dir, sizeof ret->app_dir, "%s/" APPS_DIR "/%s/%s", s->root, id, p.current);
-    ret->memory = v.memory;
-    ret->network = strstr(v.permissions, "network") != NULL;
+    snprintf(ret->app_dir, sizeof ret->app_dir, "%s/" APPS_DIR "/%s/%s", s->root, id, a->version);
+    ret->memory = a->memory;
+    ret->network = a->network;
     if (!service) {
-        snprintf(ret->exec, sizeof ret->exec, SANDBOX_APP_DIR "/%s", v.exec);
+        snprintf(ret->exec, sizeof ret->exec, SANDBOX_APP_DIR "/%s", a->exec);
         return 0;
     }
-    _cleanup_free_ char *text = NULL;
     _cleanup_manifest_ struct manifest *m = NULL;
-    size_t len;
-    if ((r = db_get_manifest(db, id, p.current, &text, &len, e)) < 0 ||
-        (r = manifest_parse(text, len, 0, &m, e)) < 0)
+    if ((r = manifest_parse(a->manifest, a->manifest_len, 0, &m, e)) < 0)
         return r;
     const struct manifest_service *svc = manifest_service(m, service);
     if (!svc)
@@ -669,31 +658,26 @@ int unit_service_connect(struct unit *u, int *ret_client_fd, struct err *e) {
 }
 
 void units_start_boot_services(struct slated *s) {
-    struct db_current *cur = NULL;
-    size_t n = 0;
-    sqlite3 *db;
+    const struct catalog_app *apps;
+    size_t n = catalog_apps(s, &apps);
     struct err e = {0};
 
-    if (slated_db(s, &db, &e) < 0 || db_list_current(db, &cur, &n, &e) < 0) {
-        slated_log(s, "cannot list installed packages: %s", e.msg);
-        return;
-    }
+    /* Copies of the ids: starting a service may reread the catalog. */
     for (size_t i = 0; i < n; i++) {
-        _cleanup_free_ char *text = NULL;
         _cleanup_manifest_ struct manifest *m = NULL;
-        size_t len;
-        if (db_get_manifest(db, cur[i].id, cur[i].version, &text, &len, &e) < 0 ||
-            manifest_parse(text, len, 0, &m, &e) < 0)
+        if (manifest_parse(apps[i].manifest, apps[i].manifest_len, 0, &m, &e) < 0)
             continue;
+        char id[PACKAGE_ID_MAX + 1];
+        snprintf(id, sizeof id, "%s", apps[i].id);
         for (size_t k = 0; k < m->n_services; k++) {
             struct unit *u;
             if (m->services[k].start != SERVICE_AT_BOOT)
                 continue;
-            if (unit_service(s, cur[i].id, m->services[k].name, &u, &e) < 0)
-                slated_log(s, "%s@%s: cannot start at boot: %s", cur[i].id, m->services[k].name, e.msg);
+            if (unit_service(s, id, m->services[k].name, &u, &e) < 0)
+                slated_log(s, "%s@%s: cannot start at boot: %s", id, m->services[k].name, e.msg);
         }
+        n = catalog_apps(s, &apps);
     }
-    free(cur);
 }
 
 /* ---- stopping and ending ---- */

@@ -745,6 +745,46 @@ static void check_environment(void) {
                  strerror(WIFEXITED(status) ? WEXITSTATUS(status) : EPERM));
 }
 
+/* Whether slated has SQLite mapped now. */
+static bool sqlite_loaded(struct daemon *d) {
+    char *path = test_fmt("/proc/%d/maps", (int)d->pid), *maps = test_read(path, NULL);
+    bool loaded = strstr(maps, "libsqlite3") != NULL;
+    free(maps);
+    free(path);
+    return loaded;
+}
+
+/* What is installed while slated runs is what it starts; SQLite leaves its memory when the database is idle. */
+static void test_installs_while_running(void **state) {
+    NEED_SLATED();
+    struct daemon *d = *state;
+    char *out = NULL, *err = NULL;
+    daemon_start(d, NULL);
+    assert_int_equal(run_slate(NULL, &err, "--root", d->dev.root, "start", "org.late.life", NULL), 1);
+    assert_string_equal(err, "slate: org.late.life is not installed\n");
+    free(err);
+
+    install_app(d, "org.late.life", testapp, NULL, NULL);
+    start_ok(d, "org.late.life"); /* at once: no waiting for slated to notice the install */
+    free(wait_log(d, "org.late.life", "event=start", 5000));
+    assert_true(sqlite_loaded(d));
+    assert_int_equal(run_slate(&out, NULL, "--root", d->dev.root, "remove", "org.late.life", NULL), 0);
+    free(out);
+    assert_int_equal(run_slate(NULL, &err, "--root", d->dev.root, "start", "org.late.life", NULL), 1);
+    assert_string_equal(err, "slate: org.late.life is not installed\n");
+    free(err);
+
+    /* Five seconds without a query: the database is closed and SQLite unloaded. */
+    for (uint64_t end = now_ms() + 8000; sqlite_loaded(d); usleep(100000))
+        if (now_ms() > end)
+            fail_msg("slated still maps SQLite 8 s after its last query");
+    /* And comes back when needed. */
+    install_app(d, "org.again.life", testapp, NULL, NULL);
+    start_ok(d, "org.again.life");
+    free(wait_log(d, "org.again.life", "event=start", 5000));
+    assert_int_equal(daemon_stop(d), 0);
+}
+
 int main(int argc, char **argv) {
     if (argc != 4) {
         fprintf(stderr, "usage: test-slated SLATED TESTAPP PROBE\n");
@@ -763,6 +803,7 @@ int main(int argc, char **argv) {
         cmocka_unit_test_setup_teardown(test_services, setup, teardown),
         cmocka_unit_test_setup_teardown(test_shutdown_and_refusals, setup, teardown),
         cmocka_unit_test_setup_teardown(test_retired_refused, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_installs_while_running, setup, teardown),
         cmocka_unit_test_setup_teardown(test_memory_pressure, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -19,9 +19,11 @@
     X(sqlite3_column_int) \
     X(sqlite3_column_int64) \
     X(sqlite3_column_text) \
+    X(sqlite3_db_config) \
     X(sqlite3_errcode) \
     X(sqlite3_errmsg) \
     X(sqlite3_exec) \
+    X(sqlite3_file_control) \
     X(sqlite3_finalize) \
     X(sqlite3_get_autocommit) \
     X(sqlite3_open_v2) \

@@ -17,7 +17,8 @@
  * so slated keeps them here: read at start, and again after the database
  * changed. An inotify watch on the database's folder says when: slate install,
  * remove, rollback and update write the database (its -wal file) there; so do
- * slated's own settings, which cost one needless reread. The watch sleeps with
+ * slated's own settings, which cost one needless reread (slated opening and
+ * closing the database writes nothing: see slated_db). The watch sleeps with
  * the rest of the loop while nothing is written; rereading waits a moment after
  * the last write (an install writes several times), or happens at once when an
  * app starts before that.
@@ -112,7 +113,8 @@ static int on_inotify(struct loop_source *src, int fd, uint32_t events, void *us
     while ((n = read(fd, buf, sizeof buf)) > 0)
         for (char *p = buf; p < buf + n;) {
             const struct inotify_event *ev = (const struct inotify_event *)p;
-            db |= (ev->mask & IN_Q_OVERFLOW) || (ev->len && strncmp(ev->name, "slate.db", 8) == 0);
+            db |= (ev->mask & IN_Q_OVERFLOW) ||
+                  (ev->len && (strcmp(ev->name, "slate.db") == 0 || strcmp(ev->name, "slate.db-wal") == 0));
             p += sizeof *ev + ev->len;
         }
     if (db) {
@@ -135,7 +137,7 @@ int catalog_start(struct slated *s, struct err *e) {
     snprintf(dir, sizeof dir, "%s/" DB_DIR, s->root);
     /* Without a watch slated still works: it rereads at every launch. */
     if (c->inotify_fd >= 0 &&
-        (inotify_add_watch(c->inotify_fd, dir, IN_MODIFY | IN_CLOSE_WRITE | IN_MOVED_TO | IN_CREATE | IN_DELETE) < 0 ||
+        (inotify_add_watch(c->inotify_fd, dir, IN_MODIFY | IN_MOVED_TO | IN_CREATE | IN_DELETE) < 0 ||
          loop_add_io(s->loop, c->inotify_fd, EPOLLIN, on_inotify, c, &c->watch) < 0)) {
         slated_log(s, "%s: cannot watch it (%s): the installed apps are reread at every launch", dir, strerror(errno));
         close(c->inotify_fd);

@@ -77,6 +77,11 @@ int slated_db(struct slated *s, sqlite3 **ret, struct err *e) {
         sym_sqlite3_exec(s->db, "PRAGMA cache_size=-64", NULL, NULL, NULL);
         /* A writer (slate install) holds the database briefly; slated's loop must not wait seconds on it. */
         sym_sqlite3_busy_timeout(s->db, 200);
+        /* Closing writes nothing (no checkpoint, the -wal file stays): the catalog's watch on the
+         * database's folder then wakes for others' writes, not for slated's own comings and goings. */
+        int one = 1;
+        sym_sqlite3_db_config(s->db, SQLITE_DBCONFIG_NO_CKPT_ON_CLOSE, 1, NULL);
+        sym_sqlite3_file_control(s->db, "main", SQLITE_FCNTL_PERSIST_WAL, &one);
     }
     /* Fuzzers and tests drive parts of slated without its loop: their database stays open. */
     if (s->loop && (s->db_idle ? loop_timer_set(s->db_idle, DB_IDLE_US)

@@ -778,6 +778,9 @@ static void test_installs_while_running(void **state) {
     for (uint64_t end = now_ms() + 8000; sqlite_loaded(d); usleep(100000))
         if (now_ms() > end)
             fail_msg("slated still maps SQLite 8 s after its last query");
+    /* For good: closing the database is no change that would send slated back to it. */
+    usleep(1000000);
+    assert_false(sqlite_loaded(d));
     /* And comes back when needed. */
     install_app(d, "org.again.life", testapp, NULL, NULL);
     start_ok(d, "org.again.life");

@@ -45,7 +45,7 @@ static int save_catalog(int repofd, const struct repo_index *x, struct err *e) {
 /* Hash the whole package file and read what the index lists about it. */
 static int describe(int fd, const char *path, struct index_entry *en, struct package **ret_pkg, struct err *e) {
     crypto_generichash_state h;
-    static _Thread_local uint8_t buf[1 << 16];
+    uint8_t buf[1 << 16];
     uint64_t size = 0;
     ssize_t n;
     if (keys_init(e) < 0)

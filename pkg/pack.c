@@ -27,6 +27,7 @@ struct tree {
     size_t n, cap;
     const char *root; /* dir/files, for messages */
     struct err *e;
+    char *buf; /* COPY_BLOCK bytes, for reading files */
 };
 
 static void tree_free(struct tree *t) {
@@ -35,6 +36,7 @@ static void tree_free(struct tree *t) {
         free(t->items[i].target);
     }
     free(t->items);
+    free(t->buf);
 }
 
 static int tree_add(struct tree *t, const char *path, int dirfd, const char *name, const struct stat *st) {
@@ -115,16 +117,16 @@ static int item_cmp(const void *a, const void *b) {
 }
 
 /* Calls fn for each block of the file; used both to hash and to copy into the archive. */
-static int for_each_block(int filesfd, const struct item *it, uint64_t *ret_size,
+static int for_each_block(const struct tree *t, int filesfd, const struct item *it, uint64_t *ret_size,
                           int (*fn)(void *ud, const void *buf, size_t len), void *ud, struct err *e) {
+    char *buf = t->buf;
     int fd = openat(filesfd, it->path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
     if (fd < 0)
         return err_set(e, -errno, "%s: %m", it->path);
-    static _Thread_local char buf[COPY_BLOCK];
     uint64_t total = 0;
     int r = 0;
     for (;;) {
-        ssize_t n = read(fd, buf, sizeof buf);
+        ssize_t n = read(fd, buf, COPY_BLOCK);
         if (n < 0 && errno == EINTR)
             continue;
         if (n < 0) {
@@ -158,7 +160,7 @@ static int hash_items(struct tree *t, int filesfd) {
         if (it->symlink)
             continue;
         sym_crypto_generichash_init(&h, NULL, 0, sizeof digest);
-        int r = for_each_block(filesfd, it, &it->size, hash_block, &h, t->e);
+        int r = for_each_block(t, filesfd, it, &it->size, hash_block, &h, t->e);
         if (r < 0)
             return r;
         if (it->size > FILE_SIZE_MAX)
@@ -239,7 +241,7 @@ static int write_items(struct archive *a, int filesfd, const struct tree *t, str
         int r = sym_archive_write_header(a, ae) == ARCHIVE_OK ? 0 : err_set(e, -EIO, "%s: %s", name, sym_archive_error_string(a));
         sym_archive_entry_free(ae);
         if (r == 0 && !it->symlink)
-            r = for_each_block(filesfd, it, &size, copy_block, a, e);
+            r = for_each_block(t, filesfd, it, &size, copy_block, a, e);
         if (r == 0 && !it->symlink && size != it->size)
             r = err_set(e, -EAGAIN, "%s changed while it was being packed", it->path);
         if (r < 0)
@@ -300,6 +302,9 @@ int package_pack(const char *dir, const struct secret_key *key, const char *out,
     size_t source_len, manifest_len = 0;
     if (keys_init(e) < 0)
         return -ELIBACC;
+    /* On the heap, once: as static thread-local storage, every start of slate zeroed it. */
+    if (!(t.buf = malloc(COPY_BLOCK)))
+        return err_set(e, -ENOMEM, "out of memory");
     int r;
 
     snprintf(path, sizeof path, "%s/manifest", dir);

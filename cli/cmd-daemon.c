@@ -17,7 +17,8 @@
 struct session {
     int fd;
     uint32_t serial;
-    uint8_t *buf; /* IPC_MSG_MAX */
+    uint32_t hello; /* HELLO's serial until its reply came; 0 then */
+    uint8_t *buf;   /* IPC_MSG_MAX */
 };
 
 static int fail_reply(const struct ipc_view *v, const char *what) {
@@ -48,6 +49,14 @@ static int receive_reply(struct session *s, uint32_t serial, int (*fn)(void *ud,
             return err_set(e, -ECONNRESET, "slated closed the connection");
         if (r < 0)
             return r;
+        /* HELLO's reply comes first: a refusal there (another protocol version) is the answer. */
+        if (s->hello && ipc_view_is_reply_to(ret, s->hello)) {
+            s->hello = 0;
+            if (ret->flags & IPC_FLAG_ERROR)
+                return 0;
+            ipc_view_finish(ret);
+            continue;
+        }
         if (ipc_view_is_reply_to(ret, serial))
             return 0;
         if (ret->serial == serial && fn && (r = fn(ud, ret)) < 0) {
@@ -62,7 +71,6 @@ static int session_open(struct cli *c, struct session *s, struct err *e) {
     struct sockaddr_un sa = {.sun_family = AF_UNIX};
     uint8_t buf[64];
     struct ipc_msg m;
-    struct ipc_view v;
     int r;
 
     *s = (struct session){.fd = -1};
@@ -79,12 +87,11 @@ static int session_open(struct cli *c, struct session *s, struct err *e) {
             return err_set(e, -E_STATE, "slated is not running on %s (no one answers at %s)", c->root, sa.sun_path);
         return err_set(e, -r, "%s: %s", sa.sun_path, strerror(r));
     }
+    /* The request follows at once: HELLO's reply is read with the request's (one round trip, not two). */
     ipc_msg_init(&m, buf, sizeof buf, MSG_HELLO, ipc_serial_next(&s->serial), 0);
     ipc_msg_add_u32(&m, F_PROTO_MINOR, PROTO_MINOR);
-    if ((r = ipc_send(s->fd, &m, e)) < 0 || (r = receive_reply(s, ipc_msg_serial(&m), NULL, NULL, &v, e)) < 0)
-        return r;
-    ipc_view_finish(&v);
-    return 0;
+    s->hello = ipc_msg_serial(&m);
+    return ipc_send(s->fd, &m, e);
 }
 
 /* One request with a string argument; the reply (not an error) left in *ret. */

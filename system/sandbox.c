@@ -372,12 +372,22 @@ static void child_stdio(const struct child_plan *p, int out_fd, int err_fd, int 
         child_fail(p, errno, "channel", NULL);
 }
 
-/* No capability survives: none in the bounding or ambient set, none held, none to gain at execve. */
-static void child_drop_privileges(const struct child_plan *p, uid_t uid) {
+/*
+ * Nothing to gain at execve: an empty bounding and ambient set. Done while the spare is made:
+ * it takes nothing the child holds now (the mounts still to come need CAP_SYS_ADMIN).
+ */
+static void child_empty_bounding_set(const struct child_plan *p) {
     for (int cap = 0; cap <= 63; cap++)
-        if (prctl(PR_CAPBSET_DROP, cap, 0, 0, 0) < 0 && errno == EINVAL)
-            break;
+        if (prctl(PR_CAPBSET_DROP, cap, 0, 0, 0) < 0) {
+            if (errno == EINVAL)
+                break; /* past the last capability this kernel knows */
+            child_fail(p, errno, "capabilities", "bounding set");
+        }
     prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_CLEAR_ALL, 0, 0, 0);
+}
+
+/* No capability survives: none held, none to gain at execve (the bounding set is empty already). */
+static void child_drop_privileges(const struct child_plan *p, uid_t uid) {
     /* The app's own ids: leaving root clears what capabilities remained. */
     if (uid && (setresgid(uid, uid, uid) < 0 || setresuid(uid, uid, uid) < 0))
         child_fail(p, errno, "setresuid", NULL);
@@ -498,6 +508,7 @@ __attribute__((noreturn)) static void child_main(struct child_plan *p) {
         close(base->cgroup_procs[i]);
     }
     child_build_base(p);
+    child_empty_bounding_set(p);
     char ready = MSG_READY;
     if (send(p->fd, &ready, 1, MSG_NOSIGNAL) != 1)
         _exit(0);

@@ -474,8 +474,12 @@ static int spawn(struct unit *u, const struct launch *l, struct err *e) {
     snprintf(data, sizeof data, DATA_DIR "/%s", u->id);
     /* Private to the app: only its own uid (its root inside) may enter. */
     uid_t uid = app_uid(u->id);
-    if ((r = mkdir_parents_at(s->rootfd, data)) < 0 || (r = fchmodat(s->rootfd, data, 0700, 0) < 0 ? -errno : 0) < 0 ||
-        (uid && (r = fchownat(s->rootfd, data, uid, uid, AT_SYMLINK_NOFOLLOW) < 0 ? -errno : 0) < 0))
+    struct stat st;
+    bool ready = fstatat(s->rootfd, data, &st, AT_SYMLINK_NOFOLLOW) == 0 && S_ISDIR(st.st_mode) &&
+                 (st.st_mode & 07777) == 0700 && (!uid || (st.st_uid == uid && st.st_gid == uid));
+    if (!ready &&
+        ((r = mkdir_parents_at(s->rootfd, data)) < 0 || (r = fchmodat(s->rootfd, data, 0700, 0) < 0 ? -errno : 0) < 0 ||
+         (uid && (r = fchownat(s->rootfd, data, uid, uid, AT_SYMLINK_NOFOLLOW) < 0 ? -errno : 0) < 0)))
         return err_set(e, r, "%s/%s: %s", s->root, data, strerror(-r));
     snprintf(data, sizeof data, "%s/" DATA_DIR "/%s", s->root, u->id);
     if ((r = make_sandbox(u, l->network, &sp, e)) < 0)

@@ -19,7 +19,8 @@
  *   onset      the first sample in which the device is short of memory: a memory stall in it
  *              (PSI "some" grew) or less than a fifth of it free (slated's trim line)
  *   relief     from onset to the foreground app's "done" (its allocation completed), or to its death
- *   kills      apps that died while it ran, whoever killed them; oom_kills: those the kernel did
+ *   kills      apps that died while it ran, whoever killed them; manager_kills: those the manager
+ *              killed (the rest: the kernel's OOM killer); oom_kills: the kernel's count of processes
  *   fg stall   PSI "full" (and "some") of the foreground app's own cgroup v2 group over the run:
  *              the time it could not run for want of memory. On a cgroup v1 host the apps still
  *              sit in the unified (v2) hierarchy, which keeps per-group PSI without controllers
@@ -199,18 +200,15 @@ static uint64_t device_free(void) {
     return 0;
 }
 
+/*
+ * Processes the kernel's OOM killer killed, machine-wide (/proc/vmstat). Not the device's own v1
+ * memory.oom_control: on v1 a kill counts only in the victim's own group, never in its parents.
+ */
 static uint64_t oom_kills(void) {
     char buf[8192];
     uint64_t v = 0;
-    if (o.device_v1) {
-        char *p = fmt("%s/memory.oom_control", o.device_v1);
-        read_file(p, buf, sizeof buf);
-        free(p);
-        key_u64(buf, "oom_kill ", &v);
-    } else {
-        read_file("/proc/vmstat", buf, sizeof buf);
-        key_u64(buf, "oom_kill ", &v);
-    }
+    read_file("/proc/vmstat", buf, sizeof buf);
+    key_u64(buf, "oom_kill ", &v);
     return v;
 }
 
@@ -784,18 +782,35 @@ static double ms(uint64_t us) {
     return (double)us / 1000.0;
 }
 
-static int count_kills(void) {
+/* earlyoom's log names each process it signals: "sending SIGTERM to process 82 uid 0 ...". */
+static bool earlyoom_signalled(pid_t pid) {
+    FILE *f = fopen(o.log, "re");
+    char line[1024];
+    bool found = false;
+    while (f && !found && fgets(line, sizeof line, f)) {
+        const char *p = strstr(line, " to process ");
+        found = strstr(line, "sending SIG") && p && atoi(p + 12) == pid;
+    }
+    if (f)
+        fclose(f);
+    return found;
+}
+
+/* The apps that died, each line saying how; *by_manager gets those the manager killed. */
+static int count_kills(int *by_manager) {
     int kills = 0;
+    *by_manager = 0;
     if (!with_slated) {
         reap();
-        for (int i = 0; i < o.hoards; i++)
-            if (hoard[i].dead && hoard[i].signal) {
-                printf("app %s pid=%d killed by signal %d\n", hoard[i].id, (int)hoard[i].pid, hoard[i].signal);
-                kills++;
-            }
-        if (fg.dead && fg.signal) {
-            printf("app %s pid=%d killed by signal %d\n", fg.id, (int)fg.pid, fg.signal);
+        for (int i = 0; i <= o.hoards; i++) {
+            struct app *a = i < o.hoards ? &hoard[i] : &fg;
+            if (!a->dead || !a->signal)
+                continue;
+            bool eo = earlyoom_signalled(a->pid);
+            printf("app %s pid=%d killed by signal %d (%s)\n", a->id, (int)a->pid, a->signal,
+                   eo ? "earlyoom" : "not earlyoom");
             kills++;
+            *by_manager += eo;
         }
         return kills;
     }
@@ -813,11 +828,13 @@ static int count_kills(void) {
         printf("app %s state=%s class=%s status=\"%s\"\n", a->id, state, cls, status);
         if (strncmp(status, "killed by", 9) == 0)
             kills++;
+        if (strncmp(status, "killed by slated", 16) == 0)
+            (*by_manager)++;
     }
     return kills;
 }
 
-/* The manager's wake-ups over idle_s seconds, and its memory. */
+/* The manager's wake-ups over idle_s seconds. */
 static uint64_t idle_switches(void) {
     if (manager <= 0 || o.idle_s <= 0)
         return 0;
@@ -976,7 +993,7 @@ int main(int argc, char **argv) {
 
     struct measure m = {0};
     run_load(&m);
-    int kills = count_kills();
+    int manager_kills, kills = count_kills(&manager_kills);
     show_log();
     bool survived = m.done && fg_alive();
     uint64_t rss_load, pss_load, rss, pss;
@@ -991,13 +1008,13 @@ int main(int argc, char **argv) {
 
     uint64_t onset = m.onset ? m.onset : 0, end = m.done ? m.done : m.died;
     printf("result name=%s mode=%s device_mib=%" PRIu64 " hoards=%d hoard_mib=%ld grow_mib=%ld"
-           " onset_ms=%.0f relief_ms=%.0f grow_ms=%.0f stall_end_ms=%.0f kills=%d oom_kills=%" PRIu64
+           " onset_ms=%.0f relief_ms=%.0f grow_ms=%.0f stall_end_ms=%.0f kills=%d manager_kills=%d oom_kills=%" PRIu64
            " fg=%s fg_full_ms=%.1f fg_some_ms=%.1f device_full_ms=%.1f device_some_ms=%.1f global_full_ms=%.1f"
            " min_free_mib=%" PRIu64 " idle_s=%d idle_wakeups=%" PRIu64 " idle_wakeups_empty=%" PRIu64
            " rss_kb=%" PRIu64 " pss_kb=%" PRIu64 " rss_after_load_kb=%" PRIu64 " pss_after_load_kb=%" PRIu64 "\n",
            o.name, o.mode, device_total >> 20, o.hoards, o.hoard_mib, o.grow_mib, onset ? ms(onset - m.t0) : -1.0,
            onset && end > onset ? ms(end - onset) : (onset ? 0.0 : -1.0), end ? ms(end - m.t0) : -1.0,
-           onset && m.stall_last > onset ? ms(m.stall_last - onset) : 0.0, kills, m.oom - m.oom0,
+           onset && m.stall_last > onset ? ms(m.stall_last - onset) : 0.0, kills, manager_kills, m.oom - m.oom0,
            survived ? "survived" : (m.died ? "killed" : "stuck"), m.have_fg0 ? ms(m.fg.full - m.fg0.full) : -1.0,
            m.have_fg0 ? ms(m.fg.some - m.fg0.some) : -1.0, ms(m.dev.full - m.dev0.full), ms(m.dev.some - m.dev0.some),
            ms(m.glob.full - m.glob0.full), m.min_free == UINT64_MAX ? 0 : m.min_free >> 20, o.idle_s, idle_loaded,

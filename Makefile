@@ -56,6 +56,7 @@ bench: deps
 	bench/install.sh
 	bench/update.sh
 	bench/slated.sh
+	bench/memory.sh
 
 clean:
 	rm -rf $(BUILD) $(FUZZ_BUILD) $(ASAN_BUILD)

@@ -182,7 +182,7 @@ libs_of() {
 
 if [ "$GUEST" = 1 ]; then
     # Debian's kernel: the version linux-image-amd64 points to, downloaded once, only vmlinuz kept.
-    KPKG=$(apt-cache depends linux-image-amd64 2>/dev/null | awk '/Depends: linux-image-[0-9]/ { print $2; exit }')
+    KPKG=$(apt-cache depends linux-image-amd64 2>/dev/null | awk '/Depends: linux-image-[0-9]/ && !f { print $2; f = 1 }')
     [ -n "$KPKG" ] || die "apt-cache knows no linux-image-amd64 (apt-get update?)"
     KVER=${KPKG#linux-image-}
     VMLINUZ=$WORK/cache/vmlinuz-$KVER
@@ -241,7 +241,8 @@ if [ "$GUEST" = 1 ]; then
         for f in "$SLATED" "$SLATE" "$LIBSLATE" "$EO_DIR/usr/bin/earlyoom"; do libs_of "$f"; done
         strings -a "$SLATED" "$SLATE" | { grep -E '^lib[A-Za-z0-9_+.-]+\.so(\.[0-9]+)*$' || true; } | sort -u |
             { grep -v -E '^lib(curl|archive|slate)\.' || true; } | while read -r soname; do
-                lib=$(ldconfig -p | awk -v n="$soname" '$1 == n && /x86-64/ { print $NF; exit }')
+                # (awk reads to the end: ldconfig must not die of SIGPIPE under pipefail)
+                lib=$(ldconfig -p | awk -v n="$soname" '$1 == n && /x86-64/ && !f { print $NF; f = 1 }')
                 if [ -n "$lib" ]; then echo "$lib"; libs_of "$lib"; fi
             done
     } | sort -u | while read -r lib; do stage_file "$lib"; done
@@ -343,15 +344,16 @@ echo "|---|---|"
     echo "| guest: slated / earlyoom, VmRSS | $(ratio "$(get guest-slated rss_kb)" "$(get guest-earlyoom rss_kb)") |"
 }
 echo
-echo "What each run's apps ended as, and what the manager said (the kills):"
+echo "What each run's apps ended as, what the manager said (the kills), and when the foreground app stalled"
+echo "(ms since it started, PSI full of its group):"
 echo
 echo '```'
 for n in "${NAMES[@]}"; do
     src=$R/$n.out
     [ -f "$src" ] || src=$R/guest-console.txt
     # The lines of this run: its app and log lines come right before its result line.
-    awk -v n="$n" '/^(app|log) / { b[++k] = $0; next } /^result / { if ($2 == "name=" n) { for (i = 1; i <= k; i++) print n ": " b[i]; exit } k = 0 }' "$src" |
-        { grep -E ': app |killing|sending SIG|memory: (short|relieved)' || true; } | head -20
+    awk -v n="$n" '/^(app|log|stall) / { b[++k] = $0; next } /^result / { if ($2 == "name=" n) { for (i = 1; i <= k; i++) print n ": " b[i]; exit } k = 0 }' "$src" |
+        { grep -E ': app |killing|sending SIG|memory: (short|relieved)|: stall ' || true; } | head -30
 done
 echo '```'
 echo

@@ -671,8 +671,12 @@ static bool fg_alive(void) {
     return paren && paren[1] == ' ' && paren[2] != 'Z' && paren[2] != 'X';
 }
 
+#define MAX_STALLS 64
+
 struct measure {
     uint64_t t0, onset, done, died, stall_last;
+    uint64_t stall_at[MAX_STALLS], stall_us[MAX_STALLS]; /* when the foreground app stalled, and how long */
+    int n_stalls;
     uint64_t min_free;
     struct psi dev0, dev, glob0, glob, fg0, fg;
     bool have_fg0;
@@ -696,8 +700,11 @@ static void sample(struct measure *m) {
         m->glob = glob;
     if (psi_read(fg_psi_fd, &f)) { /* gone with the app's group: the last figure stays */
         if (!m->have_fg0) {
-            m->fg0 = f;
+            m->fg0 = m->fg = f;
             m->have_fg0 = true;
+        } else if (f.full > m->fg.full && m->n_stalls < MAX_STALLS) {
+            m->stall_at[m->n_stalls] = t;
+            m->stall_us[m->n_stalls++] = f.full - m->fg.full;
         }
         m->fg = f;
     }
@@ -995,6 +1002,8 @@ int main(int argc, char **argv) {
     run_load(&m);
     int manager_kills, kills = count_kills(&manager_kills);
     show_log();
+    for (int i = 0; i < m.n_stalls; i++) /* the foreground app's stalls, in time since it started */
+        printf("stall t_ms=%.0f full_ms=%.1f\n", ms(m.stall_at[i] - m.t0), ms(m.stall_us[i]));
     bool survived = m.done && fg_alive();
     uint64_t rss_load, pss_load, rss, pss;
     memory_of(manager, &rss_load, &pss_load);

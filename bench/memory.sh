@@ -295,7 +295,7 @@ echo
 echo "## Memory pressure: slated's manager vs the kernel's OOM killer vs earlyoom"
 echo "($(nproc) CPUs, kernel $(uname -r) on the host; load average before the report: $(cut -d' ' -f1-3 /proc/loadavg))"
 echo
-echo "| run | device; load (MiB) | onset ms | onset to relief ms | grow ms (ideal) | kills (by the manager / kernel OOM kills) | foreground | fg stall full ms (some) | device stall full ms | idle wake-ups: apps in / gone | manager VmRSS KiB: after load / idle (Pss idle) |"
+echo "| run | device; load (MiB) | onset ms | onset to relief ms | grow ms (ideal) | kills (by the manager / by the kernel) | foreground | fg stall full ms (some) | device stall full ms | idle wake-ups: apps in / gone | manager VmRSS KiB: after load / idle (Pss idle) |"
 echo "|---|---|---|---|---|---|---|---|---|---|---|"
 NAMES=()
 [ "$HOST" = 1 ] && NAMES+=(host-slated host-kernel)
@@ -314,22 +314,25 @@ for n in "${NAMES[@]}"; do
     ideal=$(( $(get "$n" grow_mib) / 2 * 25 ))
     printf '| %s: %s | %s; 3x%s + %s | %s | %s | %s (%s) | %s (%s / %s) | %s | %s (%s) | %s | %s / %s | %s / %s (%s) |\n' \
         "$n" "$what" "$dev" "$(get "$n" hoard_mib)" "$(get "$n" grow_mib)" "$(get "$n" onset_ms)" "$(get "$n" relief_ms)" \
-        "$(get "$n" grow_ms)" "$ideal" "$(get "$n" kills)" "$(get "$n" manager_kills)" "$(get "$n" oom_kills)" \
+        "$(get "$n" grow_ms)" "$ideal" "$(get "$n" kills)" "$(get "$n" manager_kills)" \
+        "$(( $(get "$n" kills) - $(get "$n" manager_kills) ))" \
         "$(get "$n" fg)" "$(get "$n" fg_full_ms)" "$(get "$n" fg_some_ms)" "$(get "$n" device_full_ms)" \
         "$(get "$n" idle_wakeups)" "$(get "$n" idle_wakeups_empty)" "$(get "$n" rss_after_load_kb)" "$(get "$n" rss_kb)" \
         "$(get "$n" pss_kb)"
 done
 echo
-echo "Onset: the first 10 ms sample after the foreground app started in which the device had a memory stall"
-echo "(PSI some grew) or less than a fifth of it free. Relief: the foreground app's allocation complete (or its"
-echo "death); grow ms is its whole allocation, against the 25 ms per 2 MiB it asks for. Kills: apps that died,"
-echo "whoever killed them; in brackets those the manager killed, and the kernel's OOM kills (/proc/vmstat,"
-echo "processes, machine-wide). Stall: PSI of the foreground app's own cgroup v2 group (on the v1 host, its"
-echo "group in the unified hierarchy, which tracks PSI without controllers); device stall: PSI full of the"
-echo "device's group (host) or of the machine (guest). Idle: the manager's context switches in ${IDLE_S} s after"
-echo "the load, with the apps still there and after they were stopped. VmRSS right after the load and at the"
-echo "end (idle). The guest runs under TCG emulation: its times are wall time on an emulated CPU, several"
-echo "times slower than the host; compare runs within one part, not across."
+cat <<EOF
+Onset: the first 10 ms sample after the foreground app started in which the device had a memory stall
+(PSI some grew) or less than a fifth of it free. Relief: the foreground app's allocation complete (or its
+death); grow ms is its whole allocation, against the 25 ms per 2 MiB it asks for. Kills: apps that died,
+whoever killed them; in brackets those the manager killed and the rest, the kernel's OOM killer's (the
+result lines also carry /proc/vmstat's oom_kill: processes, machine-wide). Stall: PSI of the foreground
+app's own cgroup v2 group (on the v1 host, its group in the unified hierarchy, which tracks PSI without
+controllers); device stall: PSI full of the device's group (host) or of the machine (guest). Idle: the
+manager's context switches in ${IDLE_S} s after the load, with the apps still there and after they were
+stopped. VmRSS right after the load and at the end (idle). The guest runs under TCG emulation: its times
+are wall time on an emulated CPU, several times slower than the host; compare runs within one part.
+EOF
 echo
 echo "| ratio | value |"
 echo "|---|---|"

@@ -27,16 +27,16 @@
  *   idle       the manager's context switches (every thread) over --idle-s seconds after the
  *              load, with the apps still there, then again once they are gone; its VmRSS and Pss
  *
+ * Output: "app ..." (how each app ended), "log ..." (what the manager said about memory and kills),
+ * "stall ..." (each time the foreground app's PSI full grew: when, how much), then the "result" line.
  * Built static: the same binary runs on the host and as a child of the guest's init.
  * Fails (exit 1) only when the run cannot be made; an app killed is a result, not a failure.
  */
 #define _GNU_SOURCE
-#include <ctype.h>
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
-#include <limits.h>
 #include <poll.h>
 #include <signal.h>
 #include <stdarg.h>
@@ -46,7 +46,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
-#include <sys/syscall.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>

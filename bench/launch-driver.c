@@ -25,16 +25,20 @@ static double now_ms(void) {
 int main(int argc, char **argv) {
     int i = 1, repeat = 0;
     bool network = false;
+    const char *helper = NULL;
     for (; i < argc && argv[i][0] == '-' && argv[i][1] == '-'; i++) {
         if (strcmp(argv[i], "--network") == 0)
             network = true;
+        else if (strcmp(argv[i], "--helper") == 0 && i + 1 < argc)
+            helper = argv[++i];
         else if (strcmp(argv[i], "--repeat") == 0 && i + 1 < argc)
             repeat = atoi(argv[++i]);
         else
             break;
     }
-    if (argc - i < 4) {
-        fprintf(stderr, "usage: %s [--network] [--repeat N] APP_DIR EXEC DATA_DIR LIBSLATE [ARG...]\n", argv[0]);
+    if (argc - i < 4 || !helper) {
+        fprintf(stderr, "usage: %s --helper SLATE-SANDBOX [--network] [--repeat N] APP_DIR EXEC DATA_DIR LIBSLATE [ARG...]\n",
+                argv[0]);
         return 100;
     }
     struct err e = {0};
@@ -53,7 +57,7 @@ int main(int argc, char **argv) {
     for (int k = i + 4, a = 1; k < argc && a < 63; k++)
         app_argv[a++] = argv[k];
     char *envp[] = {"HOME=/data", NULL};
-    struct sandbox_base base = {.libs = libs, .n_libs = (size_t)n, .network = network, .cgroup_fd = -1};
+    struct sandbox_base base = {.helper = helper, .libs = libs, .n_libs = (size_t)n, .network = network, .cgroup_fd = -1};
     struct sandbox_spec spec = {
         .app_dir = argv[i],
         .exec = argv[i + 1],

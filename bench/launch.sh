@@ -36,9 +36,10 @@ if [ ! -f "$BUILD/build.ninja" ]; then
     meson setup "$BUILD" "$REPO" --buildtype=release >/dev/null
 fi
 say "building the launch driver and the probe in $BUILD"
-ninja -C "$BUILD" -j2 tests/sandbox/launch-driver tests/sandbox/sandbox-probe lib/libslate.so.1.0.0 >/dev/null
+ninja -C "$BUILD" -j2 tests/sandbox/launch-driver tests/sandbox/sandbox-probe system/slate-sandbox lib/libslate.so.1.0.0 >/dev/null
 
 DRIVER=$BUILD/tests/sandbox/launch-driver
+HELPER=$BUILD/system/slate-sandbox
 PROBE=$BUILD/tests/sandbox/sandbox-probe
 LIBSLATE=$BUILD/lib/libslate.so.1
 [ -x "$DRIVER" ] && [ -x "$PROBE" ] || die "no launch-driver or probe in $BUILD"
@@ -53,21 +54,21 @@ LOADER=/lib64/ld-linux-x86-64.so.2
 [ -e "$LOADER" ] || LOADER=$(find /lib /lib64 -maxdepth 1 -name 'ld-linux*.so.*' | head -n1)
 LIBDIR=$(dirname "$(readlink -f "$LOADER")")
 
-"$DRIVER" "$WORK/app" /app/bin/probe "$WORK/data" "$LIBSLATE" --exit ||
+"$DRIVER" --helper "$HELPER" "$WORK/app" /app/bin/probe "$WORK/data" "$LIBSLATE" --exit ||
     die "the sandbox cannot start the probe here (are user namespaces allowed?)"
 
 BWRAP="bwrap --unshare-user --unshare-pid --unshare-ipc --unshare-uts --unshare-net \
 --ro-bind $WORK/app /app --ro-bind $LOADER $LOADER --ro-bind $LIBDIR/libc.so.6 $LIBDIR/libc.so.6 \
 --ro-bind $LIBDIR/libm.so.6 $LIBDIR/libm.so.6 --ro-bind $LIBSLATE $LIBDIR/libslate.so.1 \
 --bind $WORK/data /data --chdir /data --proc /proc --dev /dev /app/bin/probe --exit"
-SLATE_CMD="$DRIVER $WORK/app /app/bin/probe $WORK/data $LIBSLATE --exit"
+SLATE_CMD="$DRIVER --helper $HELPER $WORK/app /app/bin/probe $WORK/data $LIBSLATE --exit"
 ALONE="env LD_LIBRARY_PATH=$BUILD/lib $PROBE --exit"
 
 JSON=$WORK/results.json
 hyperfine -N --style basic --warmup "$WARMUP" --runs "$RUNS" --export-json "$JSON" \
     -n "slate sandbox_spawn" "$SLATE_CMD" -n "bwrap" "$BWRAP" -n "binary alone" "$ALONE" >&2
 
-REPEAT=$("$DRIVER" --repeat "$RUNS" "$WORK/app" /app/bin/probe "$WORK/data" "$LIBSLATE" --exit)
+REPEAT=$("$DRIVER" --helper "$HELPER" --repeat "$RUNS" "$WORK/app" /app/bin/probe "$WORK/data" "$LIBSLATE" --exit)
 say "in one process: $REPEAT"
 INPROC=$(printf '%s\n' "$REPEAT" | sed -n 's/.*mean \([0-9.]*\) ms.*/\1/p')
 

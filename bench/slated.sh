@@ -51,7 +51,7 @@ if [ ! -f "$BUILD/build.ninja" ]; then
     meson setup "$BUILD" "$REPO" --buildtype=release >/dev/null
 fi
 say "building slate, slated, libslate, the driver and the app in $BUILD"
-ninja -C "$BUILD" -j2 cli/slate system/slated lib/libslate.so.1.0.0 tests/sandbox/slated-driver \
+ninja -C "$BUILD" -j2 cli/slate system/slated system/slate-sandbox lib/libslate.so.1.0.0 tests/sandbox/slated-driver \
     tests/sandbox/slated-app >/dev/null
 SLATE=$BUILD/cli/slate
 SLATED=$BUILD/system/slated

@@ -1,15 +1,16 @@
 /*
  * sandbox.c: the app launcher. A sandbox is made ahead of time (one clone3() into fresh
- * namespaces, the move into its cgroup, a root of the binds every app shares) and given its
- * app at launch (the app's folders, its ids, seccomp, execve), so that starting an app pays
- * only for what is its own.
+ * namespaces, where the sandbox program, sandbox-child.c, moves itself into its cgroup and
+ * builds a root of the binds every app shares) and given its app at launch (the app's folders,
+ * its ids, seccomp, execve), so that starting an app pays only for what is its own. The seccomp
+ * filter is compiled here, once, and handed over as BPF.
  */
 #include "sandbox.h"
+#include "sandbox-proto.h"
 
 #include <fcntl.h>
 #include <grp.h>
 #include <limits.h>
-#include <linux/capability.h>
 #include <linux/filter.h>
 #include <linux/seccomp.h>
 #include <pthread.h>
@@ -23,7 +24,6 @@
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/mount.h>
-#include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
@@ -153,374 +153,12 @@ static void compile_filter_once(void) {
     filter_status = compile_filter();
 }
 
-/* ---- the child: between clone3() and execve() it makes system calls only, on prepared data ---- */
-
-#define CGROUP_KEEP_MAX 4 /* cgroup.procs files a child moves itself into (v1: memory, freezer, pids) */
-
-struct child_bind {
-    const char *source, *target; /* target relative to the new root */
-    unsigned attrs;              /* MOUNT_ATTR_* */
-    int fd;
-};
-
-/* What the child works from: the caller's memory as it was at clone3(), which the child has a copy of. */
-struct child_plan {
-    const struct sandbox_base *base;
-    struct child_bind *binds;
-    size_t n_binds;
-    char tmp_opts[64];
-    bool app_ids; /* the parent is root: the SANDBOX_ID_ range is mapped, groups may be dropped */
-    int fd;       /* the child's end of the spare's socket */
-};
-
-/*
- * The spare's socket carries, in order: "go" (parent: the ids are mapped), "ready" (child:
- * the shared root is made), the app (parent: struct assignment, its descriptors attached),
- * and then either end of file (the socket closed at execve: success) or a report (child: the
- * step that failed). A report can come instead of any message of the child's.
- */
-#define MSG_GO 'g'
-#define MSG_READY 'r'
-
-/* What a child that failed tells the parent, in one message. */
-struct report {
-    int err;
-    char what[500];
-};
-
-/* The app, as the parent sends it: the fixed part, then NUL-terminated strings in this order:
- * app_dir, data_dir, exec, hostname, argv[0..argc), envp[0..envc). */
-#define ASSIGN_RLIMITS_MAX 16
-#define ASSIGN_ARGS_MAX 256
-#define ASSIGN_SIZE_MAX 65536
-struct assignment {
-    uint32_t uid; /* inside; 0: stay root */
-    uint32_t argc, envc, n_rlimits;
-    uint32_t has_stdout, has_stderr, has_channel; /* which descriptors are attached, in that order */
-    struct {
-        int32_t resource;
-        uint64_t cur, max;
-    } rlimits[ASSIGN_RLIMITS_MAX];
-    char strings[];
-};
-
-static size_t append(char *buf, size_t at, size_t size, const char *s) {
-    while (*s && at + 1 < size)
-        buf[at++] = *s++;
-    buf[at] = '\0';
-    return at;
-}
-
-__attribute__((noreturn)) static void child_fail(const struct child_plan *p, int err, const char *step,
-                                                 const char *path) {
-    struct report rep = {.err = err};
-    size_t at = append(rep.what, 0, sizeof rep.what, step);
-    if (path) {
-        at = append(rep.what, at, sizeof rep.what, " ");
-        append(rep.what, at, sizeof rep.what, path);
-    }
-    ssize_t n = send(p->fd, &rep, sizeof rep, MSG_NOSIGNAL);
-    (void)n;
-    _exit(127);
-}
-
-/* mkdir -p for the folders above target (relative), then the mount point itself. */
-static int make_mount_point(const char *target, bool dir) {
-    char path[PATH_MAX];
-    size_t len = strlen(target);
-    if (len >= sizeof path)
-        return -ENAMETOOLONG;
-    memcpy(path, target, len + 1);
-    for (char *slash = strchr(path, '/'); slash; slash = strchr(slash + 1, '/')) {
-        *slash = '\0';
-        if (mkdir(path, 0755) < 0 && errno != EEXIST)
-            return -errno;
-        *slash = '/';
-    }
-    if (dir)
-        return mkdir(path, 0755) < 0 && errno != EEXIST ? -errno : 0;
-    int fd = open(path, O_WRONLY | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0644);
-    if (fd < 0)
-        return -errno;
-    close(fd);
-    return 0;
-}
-
-/* Bind source at target (relative to the new root, the working directory) with attrs; mount points are made. */
-static int bind_at(const char *source, const char *target, unsigned attrs, const char **ret_step) {
-    int fd = (int)open_tree(AT_FDCWD, source, OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC | AT_RECURSIVE);
-    struct mount_attr attr = {.attr_set = attrs};
-    struct stat st;
-    int r = 0;
-    *ret_step = "bind";
-    if (fd < 0 || mount_setattr(fd, "", AT_EMPTY_PATH | AT_RECURSIVE, &attr, sizeof attr) < 0 || fstat(fd, &st) < 0)
-        r = -errno;
-    else if ((r = make_mount_point(target, S_ISDIR(st.st_mode))) < 0)
-        *ret_step = "mount point";
-    else if (move_mount(fd, "", AT_FDCWD, target, MOVE_MOUNT_F_EMPTY_PATH) < 0) {
-        r = -errno;
-        *ret_step = "mount";
-    }
-    if (fd >= 0)
-        close(fd);
-    return r;
-}
-
-/* Close every descriptor above 2 but the ones in keep (at most 8). */
-static void close_all_but(const int *keep, size_t n) {
-    int sorted[8];
-    memcpy(sorted, keep, n * sizeof *keep);
-    for (size_t i = 1; i < n; i++)
-        for (size_t j = i; j > 0 && sorted[j - 1] > sorted[j]; j--) {
-            int t = sorted[j];
-            sorted[j] = sorted[j - 1];
-            sorted[j - 1] = t;
-        }
-    unsigned from = 3;
-    for (size_t i = 0; i < n; i++) {
-        if ((unsigned)sorted[i] > from)
-            syscall(SYS_close_range, from, (unsigned)sorted[i] - 1, 0);
-        if ((unsigned)sorted[i] + 1 > from)
-            from = (unsigned)sorted[i] + 1;
-    }
-    syscall(SYS_close_range, from, ~0U, 0);
-}
-
-/*
- * The root every app of this kind shares: a tmpfs, made on /tmp (which exists everywhere)
- * and then pivoted to, the host's root kept at /.host until the launch has bound the app's
- * own folders from there.
- */
-#define HOST_DIR ".host"
-static void child_build_base(struct child_plan *p) {
-    const char *step;
-    int r;
-
-    if (mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) < 0)
-        child_fail(p, errno, "mount", "/ private");
-    if (mount("tmpfs", "/tmp", "tmpfs", MS_NOSUID | MS_NODEV, "mode=0755,size=256k") < 0)
-        child_fail(p, errno, "mount", "/ (tmpfs)");
-    if (chdir("/tmp") < 0)
-        child_fail(p, errno, "chdir", "/");
-    if (mkdir("dev", 0755) < 0 || mount("tmpfs", "dev", "tmpfs", MS_NOSUID | MS_NOEXEC, "mode=0755,size=64k") < 0)
-        child_fail(p, errno, "mount", "/dev");
-    if (mkdir(&SANDBOX_APP_DIR[1], 0755) < 0 || mkdir(&SANDBOX_DATA_DIR[1], 0755) < 0)
-        child_fail(p, errno, "mkdir", SANDBOX_APP_DIR);
-    for (size_t i = 0; i < p->n_binds; i++) {
-        struct child_bind *b = &p->binds[i];
-        /* The source as the caller named it; a failed mount point names the target. */
-        if ((r = bind_at(b->source, b->target, b->attrs, &step)) < 0)
-            child_fail(p, -r, step, strcmp(step, "bind") == 0 ? b->source : b->target - 1);
-    }
-    if (symlink("/proc/self/fd", "dev/fd") < 0 || symlink("/proc/self/fd/0", "dev/stdin") < 0 ||
-        symlink("/proc/self/fd/1", "dev/stdout") < 0 || symlink("/proc/self/fd/2", "dev/stderr") < 0)
-        child_fail(p, errno, "symlink", "/dev/fd");
-    if (mount(NULL, "dev", NULL, MS_REMOUNT | MS_BIND | MS_RDONLY | MS_NOSUID | MS_NOEXEC, NULL) < 0)
-        child_fail(p, errno, "remount", "/dev");
-    if (mkdir("proc", 0555) < 0 || mount("proc", "proc", "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC, NULL) < 0)
-        child_fail(p, errno, "mount", "/proc");
-    if (mkdir("tmp", 01777) < 0 || mount("tmpfs", "tmp", "tmpfs", MS_NOSUID | MS_NODEV, p->tmp_opts) < 0)
-        child_fail(p, errno, "mount", "/tmp");
-    if (mkdir(HOST_DIR, 0) < 0 || syscall(SYS_pivot_root, ".", HOST_DIR) < 0 || chdir("/") < 0)
-        child_fail(p, errno, "pivot_root", NULL);
-}
-
-/* The app's message and descriptors; exits quietly when the parent closed the socket instead. */
-static size_t child_receive(struct child_plan *p, struct assignment *a, size_t size, int fds[3]) {
-    char control[CMSG_SPACE(3 * sizeof(int))];
-    struct iovec iov = {.iov_base = a, .iov_len = size};
-    struct msghdr mh = {.msg_iov = &iov, .msg_iovlen = 1, .msg_control = control, .msg_controllen = sizeof control};
-    ssize_t n;
-    while ((n = recvmsg(p->fd, &mh, MSG_CMSG_CLOEXEC)) < 0 && errno == EINTR)
-        ;
-    if (n == 0)
-        _exit(0);
-    if (n < (ssize_t)sizeof *a || (mh.msg_flags & (MSG_TRUNC | MSG_CTRUNC)))
-        child_fail(p, EPROTO, "sandbox", "message");
-    size_t want = (size_t)(a->has_stdout != 0) + (a->has_stderr != 0) + (a->has_channel != 0), got = 0;
-    for (struct cmsghdr *c = CMSG_FIRSTHDR(&mh); c; c = CMSG_NXTHDR(&mh, c))
-        if (c->cmsg_level == SOL_SOCKET && c->cmsg_type == SCM_RIGHTS) {
-            got = (c->cmsg_len - CMSG_LEN(0)) / sizeof(int);
-            memcpy(fds, CMSG_DATA(c), (got < 3 ? got : 3) * sizeof(int));
-        }
-    if (got != want)
-        child_fail(p, EPROTO, "sandbox", "descriptors");
-    return (size_t)n;
-}
-
-/* The next NUL-terminated string of the message's string area, or NULL past its end. */
-static const char *next_string(const char **at, const char *end) {
-    const char *s = *at, *nul = s < end ? memchr(s, '\0', (size_t)(end - s)) : NULL;
-    if (!nul)
-        return NULL;
-    *at = nul + 1;
-    return s;
-}
-
-static void child_stdio(const struct child_plan *p, int out_fd, int err_fd, int chan_fd) {
-    int null = open("/dev/null", O_RDWR | O_CLOEXEC);
-    if (null < 0)
-        child_fail(p, errno, "open", "/dev/null");
-    /* Copies above 3 first, so that an fd that is already 1, 2 or 3 survives the dup2s. */
-    int out = fcntl(out_fd >= 0 ? out_fd : null, F_DUPFD_CLOEXEC, 4);
-    int errfd = fcntl(err_fd >= 0 ? err_fd : null, F_DUPFD_CLOEXEC, 4);
-    int chan = chan_fd >= 0 ? fcntl(chan_fd, F_DUPFD_CLOEXEC, 4) : -1;
-    if (out < 0 || errfd < 0 || dup2(null, 0) < 0 || dup2(out, 1) < 0 || dup2(errfd, 2) < 0)
-        child_fail(p, errno, "stdio", NULL);
-    /* dup2 clears close-on-exec on the copy: the channel is the one fd above 2 the app inherits. */
-    if (chan_fd >= 0 && (chan < 0 || dup2(chan, SANDBOX_CHANNEL_FD) < 0))
-        child_fail(p, errno, "channel", NULL);
-}
-
-/*
- * Nothing to gain at execve: an empty bounding and ambient set. Done while the spare is made:
- * it takes nothing the child holds now (the mounts still to come need CAP_SYS_ADMIN).
- */
-static void child_empty_bounding_set(const struct child_plan *p) {
-    for (int cap = 0; cap <= 63; cap++)
-        if (prctl(PR_CAPBSET_DROP, cap, 0, 0, 0) < 0) {
-            if (errno == EINVAL)
-                break; /* past the last capability this kernel knows */
-            child_fail(p, errno, "capabilities", "bounding set");
-        }
-    prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_CLEAR_ALL, 0, 0, 0);
-}
-
-/* No capability survives: none held, none to gain at execve (the bounding set is empty already). */
-static void child_drop_privileges(const struct child_plan *p, uid_t uid) {
-    /* The app's own ids: leaving root clears what capabilities remained. */
-    if (uid && (setresgid(uid, uid, uid) < 0 || setresuid(uid, uid, uid) < 0))
-        child_fail(p, errno, "setresuid", NULL);
-    struct __user_cap_header_struct hdr = {.version = _LINUX_CAPABILITY_VERSION_3};
-    struct __user_cap_data_struct data[2] = {{0}};
-    if (syscall(SYS_capset, &hdr, data) < 0)
-        child_fail(p, errno, "capset", NULL);
-    if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0)
-        child_fail(p, errno, "no_new_privs", NULL);
-}
-
-/* The app's part: its folders into the shared root, which becomes /, its identity, then execve. */
-__attribute__((noreturn)) static void child_launch(struct child_plan *p) {
-    static union {
-        struct assignment a;
-        char bytes[ASSIGN_SIZE_MAX];
-    } msg;
-    int fds[3] = {-1, -1, -1};
-    size_t n = child_receive(p, &msg.a, sizeof msg, fds);
-    const struct assignment *a = &msg.a;
-    const char *at = a->strings, *end = msg.bytes + n;
-    const char *app_dir = next_string(&at, end), *data_dir = next_string(&at, end);
-    const char *exec = next_string(&at, end), *hostname = next_string(&at, end);
-    char *argv[ASSIGN_ARGS_MAX + 1], *envp[ASSIGN_ARGS_MAX + 1];
-    if (!hostname || a->argc == 0 || a->argc > ASSIGN_ARGS_MAX || a->envc > ASSIGN_ARGS_MAX ||
-        a->n_rlimits > ASSIGN_RLIMITS_MAX)
-        child_fail(p, EPROTO, "sandbox", "message");
-    for (uint32_t i = 0; i < a->argc; i++)
-        if (!(argv[i] = (char *)next_string(&at, end)))
-            child_fail(p, EPROTO, "sandbox", "argv");
-    for (uint32_t i = 0; i < a->envc; i++)
-        if (!(envp[i] = (char *)next_string(&at, end)))
-            child_fail(p, EPROTO, "sandbox", "envp");
-    argv[a->argc] = envp[a->envc] = NULL;
-    size_t k = 0;
-    int out_fd = a->has_stdout ? fds[k++] : -1;
-    int err_fd = a->has_stderr ? fds[k++] : -1;
-    int chan_fd = a->has_channel ? fds[k++] : -1;
-
-    /* The app's folders, found through the host's root, then the host's root goes. */
-    const char *step;
-    char host_path[PATH_MAX];
-    int r;
-    if ((size_t)snprintf(host_path, sizeof host_path, "/" HOST_DIR "%s", app_dir) >= sizeof host_path)
-        child_fail(p, ENAMETOOLONG, "bind", app_dir);
-    if ((r = bind_at(host_path, &SANDBOX_APP_DIR[1], MOUNT_ATTR_RDONLY | MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV,
-                     &step)) < 0)
-        child_fail(p, -r, step, app_dir);
-    if ((size_t)snprintf(host_path, sizeof host_path, "/" HOST_DIR "%s", data_dir) >= sizeof host_path)
-        child_fail(p, ENAMETOOLONG, "bind", data_dir);
-    if ((r = bind_at(host_path, &SANDBOX_DATA_DIR[1], MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV, &step)) < 0)
-        child_fail(p, -r, step, data_dir);
-    if (umount2(HOST_DIR, MNT_DETACH) < 0 || rmdir(HOST_DIR) < 0)
-        child_fail(p, errno, "umount", "old root");
-    if (mount(NULL, "/", NULL, MS_REMOUNT | MS_BIND | MS_RDONLY | MS_NOSUID | MS_NODEV, NULL) < 0)
-        child_fail(p, errno, "remount", "/");
-    if (chdir(SANDBOX_DATA_DIR) < 0)
-        child_fail(p, errno, "chdir", SANDBOX_DATA_DIR);
-    if (sethostname(hostname, strlen(hostname)) < 0)
-        child_fail(p, errno, "hostname", hostname);
-    child_stdio(p, out_fd, err_fd, chan_fd);
-    for (uint32_t i = 0; i < a->n_rlimits; i++) {
-        struct rlimit rl = {a->rlimits[i].cur, a->rlimits[i].max};
-        if (setrlimit(a->rlimits[i].resource, &rl) < 0)
-            child_fail(p, errno, "setrlimit", NULL);
-    }
-    /* Every other descriptor closes at execve; the spare's socket with them, which tells the parent exec worked. */
-    if (syscall(SYS_close_range, chan_fd >= 0 ? SANDBOX_CHANNEL_FD + 1U : 3U, ~0U, CLOSE_RANGE_CLOEXEC) < 0)
-        child_fail(p, errno, "close_range", NULL);
-    child_drop_privileges(p, a->uid);
-    if (prctl(PR_SET_SECCOMP, SECCOMP_MODE_FILTER, &filter, 0, 0) < 0)
-        child_fail(p, errno, "seccomp", NULL);
-    sigset_t none;
-    sigemptyset(&none);
-    sigprocmask(SIG_SETMASK, &none, NULL);
-    execve(exec, argv, envp);
-    child_fail(p, errno, "exec", exec);
-}
-
-/* The spare's life: made ready while nobody waits for it, then given its app. */
-__attribute__((noreturn)) static void child_main(struct child_plan *p) {
-    const struct sandbox_base *base = p->base;
-    char go;
-
-    /* The caller's handlers must not run here, and the app starts with default signals (the mask
-     * stays until execve: as pid 1 of its namespace the child takes no signal it does not handle). */
-    struct sigaction dfl = {.sa_handler = SIG_DFL};
-    for (int sig = 1; sig < NSIG; sig++)
-        if (sig != SIGKILL && sig != SIGSTOP)
-            sigaction(sig, &dfl, NULL);
-    /* Nothing of the caller's stays open: not its sockets, not its stdio, not its lock. */
-    int keep[1 + CGROUP_KEEP_MAX];
-    size_t n_keep = 0;
-    keep[n_keep++] = p->fd;
-    for (size_t i = 0; i < base->n_cgroup_procs && i < CGROUP_KEEP_MAX; i++)
-        keep[n_keep++] = base->cgroup_procs[i];
-    close_all_but(keep, n_keep);
-    int null = open("/dev/null", O_RDWR | O_CLOEXEC);
-    if (null < 0 || dup2(null, 0) < 0 || dup2(null, 1) < 0 || dup2(null, 2) < 0)
-        child_fail(p, errno, "open", "/dev/null");
-    close(null);
-
-    /* Root inside means nothing until the parent has written uid_map and gid_map. */
-    ssize_t n;
-    while ((n = recv(p->fd, &go, 1, 0)) < 0 && errno == EINTR)
-        ;
-    if (n != 1 || go != MSG_GO)
-        _exit(0);
-    /* Become the mapped root: the credentials are still the caller's host ids until set again.
-     * A root parent let the namespace keep setgroups: the caller's supplementary groups go too. */
-    if (setresgid(0, 0, 0) < 0 || setresuid(0, 0, 0) < 0 || (p->app_ids && setgroups(0, NULL) < 0))
-        child_fail(p, errno, "setresuid", NULL);
-    /* cgroup v1: into the cgroup before anything is charged; the wait for the move is the child's, not the caller's. */
-    for (size_t i = 0; i < base->n_cgroup_procs; i++) {
-        errno = 0;
-        if (pwrite(base->cgroup_procs[i], "0", 1, 0) != 1)
-            child_fail(p, errno ? errno : EIO, "cgroup", "cgroup.procs");
-        close(base->cgroup_procs[i]);
-    }
-    child_build_base(p);
-    child_empty_bounding_set(p);
-    char ready = MSG_READY;
-    if (send(p->fd, &ready, 1, MSG_NOSIGNAL) != 1)
-        _exit(0);
-    child_launch(p);
-}
-
-/* ---- the parent ---- */
+/* ---- the launcher ---- */
 
 struct sandbox_spare {
     pid_t pid;
     int pidfd;
-    int fd; /* the parent's end of the socket */
+    int fd; /* the launcher's end of the socket */
     bool ready, network;
     bool app_ids; /* the ids mapped are the SANDBOX_ID_ range */
 };
@@ -574,47 +212,127 @@ static bool safe_target(const char *t) {
 }
 
 static int check_base(const struct sandbox_base *base, struct err *e) {
+    if (!base->helper || base->helper[0] != '/')
+        return err_set(e, -EINVAL, "sandbox: the sandbox program is needed, by its absolute path");
     for (size_t i = 0; i < base->n_libs; i++)
         if (!base->libs[i].source || !safe_target(base->libs[i].target))
             return err_set(e, -EINVAL, "bind %s: the target must be an absolute path without ..",
                            base->libs[i].target ? base->libs[i].target : "(none)");
-    if (base->n_cgroup_procs > CGROUP_KEEP_MAX)
-        return err_set(e, -EINVAL, "sandbox: at most %d cgroup.procs files", CGROUP_KEEP_MAX);
+    if (base->n_libs + 3 > SANDBOX_BINDS_MAX || base->n_cgroup_procs > SANDBOX_PROCS_MAX)
+        return err_set(e, -EINVAL, "sandbox: at most %d binds and %d cgroup.procs files", SANDBOX_BINDS_MAX - 3,
+                       SANDBOX_PROCS_MAX);
     return 0;
 }
 
+/* Append len bytes at *at in buf of size; -E2BIG when they do not fit. */
+static int put(char *buf, size_t size, size_t *at, const void *p, size_t len) {
+    if (len > size - *at)
+        return -E2BIG;
+    memcpy(buf + *at, p, len);
+    *at += len;
+    return 0;
+}
+
+/* The plan for the sandbox program (sandbox-proto.h); *ret_size its length. */
+static int pack_plan(const struct sandbox_base *base, bool app_ids, char *buf, size_t size, size_t *ret_size,
+                     struct err *e) {
+    /* The binds every sandbox has: the libraries, and three devices. */
+    static const char *const devs[] = {"/dev/null", "/dev/zero", "/dev/urandom"};
+    const unsigned ro = MOUNT_ATTR_RDONLY | MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV;
+    size_t n = base->n_libs + 3, at = 0;
+    struct sandbox_plan p = {
+        .n_binds = (uint32_t)n,
+        .n_procs = (uint32_t)base->n_cgroup_procs,
+        .app_ids = app_ids,
+        .tmp_size_kib = base->tmp_size_kib,
+        .n_filter = filter.len,
+    };
+    int r = put(buf, size, &at, &p, sizeof p);
+    if (r == 0)
+        r = put(buf, size, &at, filter.filter, filter.len * sizeof *filter.filter);
+    for (size_t i = 0; r == 0 && i < n; i++) {
+        uint32_t attrs = i < base->n_libs ? ro : MOUNT_ATTR_NOSUID | MOUNT_ATTR_NOEXEC;
+        r = put(buf, size, &at, &attrs, sizeof attrs);
+    }
+    for (size_t i = 0; r == 0 && i < n; i++) {
+        const char *source = i < base->n_libs ? base->libs[i].source : devs[i - base->n_libs];
+        const char *target = i < base->n_libs ? base->libs[i].target : devs[i - base->n_libs];
+        if ((r = put(buf, size, &at, source, strlen(source) + 1)) == 0)
+            r = put(buf, size, &at, target, strlen(target) + 1);
+    }
+    if (r < 0)
+        return err_set(e, r, "sandbox: the binds pass %zu bytes", size);
+    *ret_size = at;
+    return 0;
+}
+
+/*
+ * In the clone3() child, before execve: a copy of the launcher's memory, used for a few system
+ * calls only. The socket and the cgroup.procs files go to their fixed numbers, stdio to
+ * /dev/null, everything else closes: not the launcher's sockets, not its stdio, not its lock.
+ * Then it waits for its ids to be mapped and becomes root in its namespace, so that execve
+ * keeps its capabilities there (an unmapped id would lose them), and runs the sandbox program.
+ */
+__attribute__((noreturn)) static void exec_helper(const struct sandbox_base *base, int sock, bool app_ids) {
+    int from[1 + SANDBOX_PROCS_MAX], n_fds = 0;
+    from[n_fds++] = sock;
+    for (size_t i = 0; i < base->n_cgroup_procs; i++)
+        from[n_fds++] = base->cgroup_procs[i];
+    /* Above anything they may land on first, then down to their places. */
+    for (int i = 0; i < n_fds; i++)
+        if ((from[i] = fcntl(from[i], F_DUPFD_CLOEXEC, 64)) < 0)
+            _exit(127);
+    for (int i = 0; i < n_fds; i++)
+        if (dup2(from[i], SANDBOX_FD_SOCKET + i) < 0)
+            _exit(127);
+    syscall(SYS_close_range, (unsigned)(SANDBOX_FD_SOCKET + n_fds), ~0U, 0);
+    int null = open("/dev/null", O_RDWR | O_CLOEXEC);
+    if (null < 0 || dup2(null, 0) < 0 || dup2(null, 1) < 0 || dup2(null, 2) < 0)
+        _exit(127);
+    struct sandbox_report rep = {0};
+    char go;
+    ssize_t n;
+    while ((n = recv(SANDBOX_FD_SOCKET, &go, 1, 0)) < 0 && errno == EINTR)
+        ;
+    if (n != 1 || go != SANDBOX_GO)
+        _exit(0);
+    /* The credentials are still the launcher's host ids until set again. A root launcher let the
+     * namespace keep setgroups: its supplementary groups go too. */
+    if (setresgid(0, 0, 0) < 0 || setresuid(0, 0, 0) < 0 || (app_ids && setgroups(0, NULL) < 0)) {
+        rep.err = errno;
+        snprintf(rep.what, sizeof rep.what, "setresuid");
+    } else {
+        char *argv[] = {"slate-sandbox", NULL}, *envp[] = {NULL};
+        execve(base->helper, argv, envp);
+        rep.err = errno;
+        snprintf(rep.what, sizeof rep.what, "exec %s", base->helper);
+    }
+    n = send(SANDBOX_FD_SOCKET, &rep, sizeof rep, MSG_NOSIGNAL);
+    _exit(127);
+}
+
 int sandbox_prepare(const struct sandbox_base *base, struct sandbox_spare **ret, struct err *e) {
+    static char plan[SANDBOX_MSG_MAX];
+    size_t plan_size = 0;
+    bool app_ids = geteuid() == 0;
     int r = check_base(base, e);
     if (r < 0)
         return r;
     pthread_once(&filter_once, compile_filter_once);
     if (filter_status < 0)
         return err_set(e, filter_status, "seccomp filter: %s", strerror(-filter_status));
+    if ((r = pack_plan(base, app_ids, plan, sizeof plan, &plan_size, e)) < 0)
+        return r;
 
-    /* Targets are kept with their leading '/': the child mounts at target + 1, relative to the new root. */
-    struct child_bind *binds = calloc(base->n_libs + 3, sizeof *binds);
     struct sandbox_spare *sp = calloc(1, sizeof *sp);
     int sv[2] = {-1, -1};
-    if (!binds || !sp) {
-        r = err_set(e, -ENOMEM, "sandbox: out of memory");
-        goto out;
-    }
-    const unsigned ro = MOUNT_ATTR_RDONLY | MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV;
-    size_t n = 0;
-    for (size_t i = 0; i < base->n_libs; i++)
-        binds[n++] = (struct child_bind){base->libs[i].source, base->libs[i].target + 1, ro, -1};
-    static const char *const devs[] = {"/dev/null", "/dev/zero", "/dev/urandom"};
-    for (size_t i = 0; i < 3; i++)
-        binds[n++] = (struct child_bind){devs[i], devs[i] + 1, MOUNT_ATTR_NOSUID | MOUNT_ATTR_NOEXEC, -1};
-
+    if (!sp)
+        return err_set(e, -ENOMEM, "sandbox: out of memory");
     if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) < 0) {
         r = err_set(e, -errno, "sandbox: socketpair: %s", strerror(errno));
-        goto out;
+        free(sp);
+        return r;
     }
-    struct child_plan plan = {.base = base, .binds = binds, .n_binds = n, .app_ids = geteuid() == 0, .fd = sv[1]};
-    snprintf(plan.tmp_opts, sizeof plan.tmp_opts, "mode=1777,size=%uk",
-             base->tmp_size_kib ? base->tmp_size_kib : 16384);
-
     int pidfd = -1;
     struct clone_args_v2 args = {
         .flags = CLONE_NEWUSER | CLONE_NEWNS | CLONE_NEWPID | CLONE_NEWIPC | CLONE_NEWUTS | CLONE_PIDFD,
@@ -628,36 +346,29 @@ int sandbox_prepare(const struct sandbox_base *base, struct sandbox_spare **ret,
         args.cgroup = (uint64_t)base->cgroup_fd;
     }
     long pid = syscall(SYS_clone3, &args, sizeof args);
+    if (pid == 0)
+        exec_helper(base, sv[1], app_ids);
+    close(sv[1]);
     if (pid < 0) {
         r = err_set(e, -errno, "clone3 (new user, mount, pid, ipc, uts%s namespaces%s): %s",
                     base->network ? "" : ", net", base->cgroup_fd >= 0 ? ", into the cgroup" : "", strerror(errno));
-        goto out;
+        close(sv[0]);
+        free(sp);
+        return r;
     }
-    if (pid == 0)
-        child_main(&plan);
-
-    close(sv[1]);
-    sv[1] = -1;
-    *sp = (struct sandbox_spare){.pid = (pid_t)pid, .pidfd = pidfd, .fd = sv[0], .network = base->network,
-                                 .app_ids = plan.app_ids};
-    sv[0] = -1;
-    char go = MSG_GO;
-    if ((r = map_ids(sp->pid, sp->app_ids, e)) == 0 && send(sp->fd, &go, 1, MSG_NOSIGNAL) != 1)
-        r = err_set(e, -errno, "sandbox: cannot wake the child: %s", strerror(errno));
+    *sp = (struct sandbox_spare){
+        .pid = (pid_t)pid, .pidfd = pidfd, .fd = sv[0], .network = base->network, .app_ids = app_ids};
+    /* The go-ahead once the ids are mapped, and the plan for the sandbox program right behind it. */
+    char go = SANDBOX_GO;
+    if ((r = map_ids(sp->pid, app_ids, e)) == 0 &&
+        (send(sp->fd, &go, 1, MSG_NOSIGNAL) < 0 || send(sp->fd, plan, plan_size, MSG_NOSIGNAL) < 0))
+        r = err_set(e, -errno, "sandbox: cannot reach the sandbox's process: %s", strerror(errno));
     if (r < 0) {
-        sp = sandbox_spare_free(sp);
-        goto out;
+        sandbox_spare_free(sp);
+        return r;
     }
     *ret = sp;
-    sp = NULL;
-    r = 0;
-out:
-    for (int i = 0; i < 2; i++)
-        if (sv[i] >= 0)
-            close(sv[i]);
-    free(sp);
-    free(binds);
-    return r;
+    return 0;
 }
 
 int sandbox_spare_fd(const struct sandbox_spare *sp) {
@@ -674,7 +385,7 @@ bool sandbox_spare_network(const struct sandbox_spare *sp) {
 
 /* What the child said: 1 (the expected one-byte message), 0 end of file, or a negative errno with its report in e. */
 static int receive_word(struct sandbox_spare *sp, char expected, bool wait, struct err *e) {
-    struct report rep;
+    struct sandbox_report rep;
     ssize_t n;
     while ((n = recv(sp->fd, &rep, sizeof rep, wait ? 0 : MSG_DONTWAIT)) < 0 && errno == EINTR)
         ;
@@ -687,7 +398,7 @@ static int receive_word(struct sandbox_spare *sp, char expected, bool wait, stru
     if (n == 1 && ((char *)&rep)[0] == expected)
         return 1;
     if (n != (ssize_t)sizeof rep)
-        return err_set(e, -EPROTO, "sandbox: the child said something unexpected");
+        return err_set(e, -EPROTO, "sandbox: the sandbox's process said something unexpected");
     rep.what[sizeof rep.what - 1] = '\0';
     return err_set(e, -rep.err, "%s: %s", rep.what, strerror(rep.err));
 }
@@ -698,31 +409,30 @@ int sandbox_spare_poll(struct sandbox_spare *sp, bool wait, struct err *e) {
         char c;
         ssize_t n = recv(sp->fd, &c, 1, MSG_PEEK | MSG_DONTWAIT);
         if (n == 0 || (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR))
-            return err_set(e, -ECHILD, "sandbox: the child died while it waited");
+            return err_set(e, -ECHILD, "sandbox: its process died while it waited");
         return 1;
     }
-    int r = receive_word(sp, MSG_READY, wait, e);
+    int r = receive_word(sp, SANDBOX_READY, wait, e);
     if (r == -EAGAIN)
         return 0;
     if (r == 0)
-        return err_set(e, -ECHILD, "sandbox: the child died while it was being made");
+        return err_set(e, -ECHILD, "sandbox: its process died while it was being made");
     if (r > 0)
         sp->ready = true;
     return r;
 }
 
-/* The app as a message for the child (see struct assignment); *ret_size its length. */
-static int pack(const struct sandbox_spec *spec, struct assignment *a, size_t size,
-                size_t *ret_size, struct err *e) {
-    size_t argc = 0, envc = 0;
+/* The app as a message for the sandbox's process (sandbox-proto.h); *ret_size its length. */
+static int pack_app(const struct sandbox_spec *spec, char *buf, size_t size, size_t *ret_size, struct err *e) {
+    size_t argc = 0, envc = 0, at = 0;
     while (spec->argv[argc])
         argc++;
     while (spec->envp[envc])
         envc++;
-    if (argc > ASSIGN_ARGS_MAX || envc > ASSIGN_ARGS_MAX || spec->n_rlimits > ASSIGN_RLIMITS_MAX)
-        return err_set(e, -E2BIG, "sandbox: at most %d arguments, %d variables and %d limits", ASSIGN_ARGS_MAX,
-                       ASSIGN_ARGS_MAX, ASSIGN_RLIMITS_MAX);
-    *a = (struct assignment){
+    if (argc > SANDBOX_ARGS_MAX || envc > SANDBOX_ARGS_MAX || spec->n_rlimits > SANDBOX_RLIMITS_MAX)
+        return err_set(e, -E2BIG, "sandbox: at most %d arguments, %d variables and %d limits", SANDBOX_ARGS_MAX,
+                       SANDBOX_ARGS_MAX, SANDBOX_RLIMITS_MAX);
+    struct sandbox_assignment a = {
         .uid = spec->host_uid ? spec->host_uid - SANDBOX_ID_BASE : 0,
         .argc = (uint32_t)argc,
         .envc = (uint32_t)envc,
@@ -732,20 +442,18 @@ static int pack(const struct sandbox_spec *spec, struct assignment *a, size_t si
         .has_channel = spec->channel_fd >= 0,
     };
     for (size_t i = 0; i < spec->n_rlimits; i++) {
-        a->rlimits[i].resource = spec->rlimits[i].resource;
-        a->rlimits[i].cur = spec->rlimits[i].cur;
-        a->rlimits[i].max = spec->rlimits[i].max;
+        a.rlimits[i].resource = spec->rlimits[i].resource;
+        a.rlimits[i].cur = spec->rlimits[i].cur;
+        a.rlimits[i].max = spec->rlimits[i].max;
     }
-    size_t at = offsetof(struct assignment, strings);
+    int r = put(buf, size, &at, &a, sizeof a);
     const char *fixed[] = {spec->app_dir, spec->data_dir, spec->exec, spec->hostname ? spec->hostname : "slate"};
-    for (size_t i = 0; i < argc + envc + 4; i++) {
+    for (size_t i = 0; r == 0 && i < argc + envc + 4; i++) {
         const char *s = i < 4 ? fixed[i] : i < 4 + argc ? spec->argv[i - 4] : spec->envp[i - 4 - argc];
-        size_t len = strlen(s) + 1;
-        if (len > size - at)
-            return err_set(e, -E2BIG, "sandbox: the app's paths, arguments and environment pass %zu bytes", size);
-        memcpy((char *)a + at, s, len);
-        at += len;
+        r = put(buf, size, &at, s, strlen(s) + 1);
     }
+    if (r < 0)
+        return err_set(e, r, "sandbox: the app's paths, arguments and environment pass %zu bytes", size);
     *ret_size = at;
     return 0;
 }
@@ -766,14 +474,11 @@ static int check_spec(const struct sandbox_spec *spec, struct err *e) {
 
 int sandbox_launch(struct sandbox_spare *sp, const struct sandbox_spec *spec, struct sandbox_child *ret,
                    struct err *e) {
-    static union {
-        struct assignment a;
-        char bytes[ASSIGN_SIZE_MAX];
-    } msg;
+    static char msg[SANDBOX_MSG_MAX];
     size_t size = 0;
     int r = check_spec(spec, e);
     if (r == 0)
-        r = pack(spec, &msg.a, sizeof msg, &size, e);
+        r = pack_app(spec, msg, sizeof msg, &size, e);
     if (r == 0 && (r = sandbox_spare_poll(sp, true, e)) > 0) {
         int fds[3], n_fds = 0;
         const int given[3] = {spec->stdout_fd, spec->stderr_fd, spec->channel_fd};
@@ -781,7 +486,7 @@ int sandbox_launch(struct sandbox_spare *sp, const struct sandbox_spec *spec, st
             if (given[i] >= 0)
                 fds[n_fds++] = given[i];
         char control[CMSG_SPACE(sizeof fds)] = {0};
-        struct iovec iov = {.iov_base = msg.bytes, .iov_len = size};
+        struct iovec iov = {.iov_base = msg, .iov_len = size};
         struct msghdr mh = {.msg_iov = &iov, .msg_iovlen = 1};
         if (n_fds) {
             mh.msg_control = control;
@@ -799,7 +504,7 @@ int sandbox_launch(struct sandbox_spare *sp, const struct sandbox_spec *spec, st
             *ret = (struct sandbox_child){.pid = sp->pid, .pidfd = sp->pidfd};
             sp->pidfd = -1;
         } else if (r > 0)
-            r = err_set(e, -EPROTO, "sandbox: the child said something unexpected");
+            r = err_set(e, -EPROTO, "sandbox: the sandbox's process said something unexpected");
     }
     sandbox_spare_free(sp);
     return r;

@@ -44,6 +44,7 @@ struct sandbox_rlimit {
  * the call that takes it returns.
  */
 struct sandbox_base {
+    const char *helper;              /* the sandbox program (slate-sandbox), by its absolute path */
     const struct sandbox_bind *libs; /* libslate, the loader and the C library */
     size_t n_libs;
     bool network;             /* false: a network namespace holding only lo, down */
@@ -92,9 +93,10 @@ int sandbox_libc_binds(struct sandbox_bind *ret, struct err *e);
  * (without base->network) net namespaces, the move into its cgroup (on cgroup
  * v1 a write to cgroup.procs that can wait for an RCU grace period, several
  * milliseconds), and a root of the shared binds. sandbox_prepare starts that
- * and returns at once; the child works on while the caller does other things,
- * and tells it is ready through sandbox_spare_fd. A launch into a ready spare
- * then only binds the app's folders, takes its identity and execs.
+ * and returns at once; the child, which runs base->helper (so that it holds
+ * none of the caller's memory while it waits), works on while the caller does
+ * other things, and tells it is ready through sandbox_spare_fd. A launch into a
+ * ready spare then only binds the app's folders, takes its identity and execs.
  *
  * The spare's cgroup (base->cgroup_fd or ->cgroup_procs) becomes the app's: a
  * caller that names cgroups after apps renames it at launch.

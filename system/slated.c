@@ -176,12 +176,29 @@ static int find_libslate(struct slated *s, const char *given, struct err *e) {
     return 0;
 }
 
+/* The program every sandbox runs (slate-sandbox): beside slated in the build, in the install's libexec dir. */
+static int find_helper(struct slated *s, struct err *e) {
+    char self[PATH_MAX - 32];
+    ssize_t n = readlink("/proc/self/exe", self, sizeof self - 1);
+    if (n < 0)
+        return err_set(e, -errno, "/proc/self/exe: %s", strerror(errno));
+    self[n] = '\0';
+    *strrchr(self, '/') = '\0';
+    snprintf(s->helper, sizeof s->helper, "%s/slate-sandbox", self);
+    if (access(s->helper, X_OK) == 0)
+        return 0;
+    snprintf(s->helper, sizeof s->helper, "%s/slate-sandbox", SLATE_LIBEXECDIR);
+    if (access(s->helper, X_OK) == 0)
+        return 0;
+    return err_set(e, -ENOENT, "slate-sandbox not found beside %s or in %s", self, SLATE_LIBEXECDIR);
+}
+
 /* What every sandbox binds: the C library and loader, libslate beside libc, and in tests a sanitizer runtime. */
 static int setup_libs(struct slated *s, const char *libslate, struct err *e) {
     int n = sandbox_libc_binds(s->libs, e), r;
     if (n < 0)
         return n;
-    if ((r = find_libslate(s, libslate, e)) < 0)
+    if ((r = find_libslate(s, libslate, e)) < 0 || (r = find_helper(s, e)) < 0)
         return r;
     s->n_libs = (size_t)n;
     snprintf(s->libslate_target, sizeof s->libslate_target, "%s", s->libs[1].target);

@@ -118,6 +118,7 @@ struct slated {
     struct sandbox_bind libs[SANDBOX_LIBC_BINDS + 8]; /* the C library, libslate, and in tests a sanitizer runtime */
     size_t n_libs;
     char libslate[PATH_MAX], libslate_target[PATH_MAX];
+    char helper[PATH_MAX]; /* slate-sandbox */
     char preload_env[PATH_MAX + 16];
 
 
@@ -184,6 +185,8 @@ void units_limits(uint64_t budget, struct cgroup_limits *ret);
 int spares_start(struct slated *s, struct err *e);
 /* Kill the spares and remove their cgroups. */
 void spares_stop(struct slated *s);
+/* Memory is short (hold): drop the spares and make none until it is back (!hold). */
+void spares_hold(struct slated *s, bool hold);
 /* Whether pid is a spare's (the orphan reaper leaves it alone). */
 bool spares_own(const struct slated *s, pid_t pid);
 /*

@@ -42,6 +42,7 @@ struct spares {
     struct slot slot[2]; /* indexed by network */
     struct loop_source *timer;
     uint64_t due; /* when the timer fires (CLOCK_MONOTONIC); 0: not armed */
+    bool held;    /* memory is short: no spare is kept */
 };
 
 static void discard(struct slot *sl) {
@@ -110,6 +111,7 @@ static int make(struct slot *sl, struct err *e) {
     if ((r = slot_cgroup(sl, e)) < 0 || (n_procs = r = cgroup_procs_fds(sl->cg, procs, CGROUP_PROCS_MAX)) < 0)
         return r < 0 && !e->msg[0] ? err_set(e, r, "cgroup: %s", strerror(-r)) : r;
     struct sandbox_base base = {
+        .helper = s->helper,
         .libs = s->libs,
         .n_libs = s->n_libs,
         .network = sl->network,
@@ -134,7 +136,7 @@ static int on_timer(struct loop_source *src, void *userdata) {
     uint64_t now = now_us(), next = 0;
     (void)src;
     sps->due = 0;
-    if (sps->s->shutting_down)
+    if (sps->s->shutting_down || sps->held)
         return 0;
     for (size_t i = 0; i < 2; i++) {
         struct slot *sl = &sps->slot[i];
@@ -180,6 +182,22 @@ void spares_stop(struct slated *s) {
     }
     free(sps);
     s->spares = NULL;
+}
+
+void spares_hold(struct slated *s, bool hold) {
+    struct spares *sps = s->spares;
+    if (!sps || sps->held == hold)
+        return;
+    sps->held = hold;
+    if (hold) {
+        /* A spare is a convenience: when memory is short it goes first, and none is made. */
+        for (size_t i = 0; i < 2; i++)
+            if (sps->slot[i].sp) {
+                discard(&sps->slot[i]);
+                slated_log(s, "memory: dropped the spare sandbox%s", sps->slot[i].network ? " for network apps" : "");
+            }
+    } else
+        refill_later(sps, REFILL_DELAY_US);
 }
 
 bool spares_own(const struct slated *s, pid_t pid) {

@@ -436,6 +436,7 @@ static int make_sandbox(struct unit *u, bool network, struct sandbox_spare **ret
     if ((n_procs = cgroup_procs_fds(u->cg, procs, CGROUP_PROCS_MAX)) < 0)
         return err_set(e, n_procs, "%s: cgroup: %s", u->name, strerror(-n_procs));
     struct sandbox_base base = {
+        .helper = s->helper,
         .libs = s->libs,
         .n_libs = s->n_libs,
         .network = network,

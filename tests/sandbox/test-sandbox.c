@@ -21,7 +21,8 @@
 
 #include "sandbox.h"
 
-static const char *probe_path; /* argv[1]: the built probe */
+static const char *probe_path;  /* argv[1]: the built probe */
+static const char *helper_path; /* argv[2]: slate-sandbox */
 static char root[PATH_MAX];    /* this run's temporary folder */
 static char app_dir[PATH_MAX + 8], data_a[PATH_MAX + 8], data_b[PATH_MAX + 8];
 static char libslate[PATH_MAX + 32], libslate_target[PATH_MAX + 32];
@@ -162,7 +163,8 @@ static uid_t inside_root(void) {
 }
 
 static struct sandbox_base base_of(bool network) {
-    return (struct sandbox_base){.libs = libs, .n_libs = n_libs, .network = network, .cgroup_fd = -1};
+    return (struct sandbox_base){
+        .helper = helper_path, .libs = libs, .n_libs = n_libs, .network = network, .cgroup_fd = -1};
 }
 
 static struct sandbox_spec base_spec(const char *data, char **argv) {
@@ -457,12 +459,48 @@ static void test_app_ids(void **state) {
     assert_string_equal(e.msg, "sandbox: host uid 1000 is not in the sandboxes' id range (or the caller is not root)");
 }
 
+/* Library sources anywhere, /tmp too: the shared root is mounted there, after every source is taken. */
+static void test_libs_under_tmp(void **state) {
+    (void)state;
+    need_namespaces();
+    char copy[PATH_MAX + 32];
+    snprintf(copy, sizeof copy, "%s/libslate.so.1", root);
+    copy_file(libslate, copy, 0644);
+    struct sandbox_bind moved[sizeof libs / sizeof *libs];
+    memcpy(moved, libs, n_libs * sizeof *libs);
+    for (size_t i = 0; i < n_libs; i++)
+        if (strcmp(moved[i].source, libslate) == 0)
+            moved[i].source = copy;
+    struct sandbox_base base = base_of(false);
+    base.libs = moved;
+    int out[2];
+    assert_int_equal(pipe2(out, O_CLOEXEC), 0);
+    char *argv[] = {"probe", "tmp-libs", NULL};
+    struct sandbox_spec spec = base_spec(data_a, argv);
+    spec.stdout_fd = out[1];
+    struct sandbox_child child;
+    struct err e = {0};
+    if (sandbox_spawn(&base, &spec, &child, &e) < 0)
+        fail_msg("sandbox_spawn: %s", e.msg);
+    close(out[1]);
+    siginfo_t si = {0};
+    assert_int_equal(waitid((idtype_t)P_PIDFD, (id_t)child.pidfd, &si, WEXITED), 0);
+    close(child.pidfd);
+    char buf[64] = "";
+    assert_true(read(out[0], buf, sizeof buf - 1) > 0);
+    close(out[0]);
+    assert_int_equal(strncmp(buf, "libslate=loaded", 15), 0);
+    assert_int_equal(si.si_code, CLD_EXITED);
+    assert_int_equal(si.si_status, 0);
+}
+
 int main(int argc, char **argv) {
-    if (argc < 2) {
-        fprintf(stderr, "usage: %s PROBE\n", argv[0]);
+    if (argc < 3) {
+        fprintf(stderr, "usage: %s PROBE SLATE-SANDBOX\n", argv[0]);
         return 100;
     }
     probe_path = argv[1];
+    helper_path = argv[2];
     /* clang-format off */
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_isolated),
@@ -473,6 +511,7 @@ int main(int argc, char **argv) {
         cmocka_unit_test(test_exec_outside_app),
         cmocka_unit_test(test_spare),
         cmocka_unit_test(test_app_ids),
+        cmocka_unit_test(test_libs_under_tmp),
     };
     /* clang-format on */
     return cmocka_run_group_tests(tests, setup, teardown);

@@ -1147,8 +1147,8 @@ int cgroups_device_memory(const struct cgroups *c, uint64_t *ret_limit, uint64_t
     return 0;
 }
 
-int cgroups_usage_eventfd(const struct cgroups *c, uint64_t threshold, struct err *e) {
-    int i = hier_of(c, CTRL_MEMORY);
+int cgroups_usage_eventfd(const struct cgroups *c, const uint64_t *thresholds, size_t n, struct err *e) {
+    int i = hier_of(c, CTRL_MEMORY), r = 0;
     char text[64];
     if (i < 0 || c->version != 1)
         return -EOPNOTSUPP;
@@ -1162,9 +1162,37 @@ int cgroups_usage_eventfd(const struct cgroups *c, uint64_t threshold, struct er
         close(efd);
         return err_set(e, r, "%s/memory.usage_in_bytes: %s", h->own, strerror(-r));
     }
-    snprintf(text, sizeof text, "%d %d %" PRIu64, efd, ufd, threshold);
+    /* One eventfd for every threshold: each registration is the kernel's own. */
+    for (size_t k = 0; k < n && r == 0; k++) {
+        snprintf(text, sizeof text, "%d %d %" PRIu64, efd, ufd, thresholds[k]);
+        r = write_at(h->own_fd, "cgroup.event_control", text);
+    }
+    close(ufd); /* the registrations hold their own reference */
+    if (r < 0) {
+        close(efd);
+        return err_set(e, r, "%s/cgroup.event_control: %s", h->own, strerror(-r));
+    }
+    return efd;
+}
+
+int cgroups_vmpressure_eventfd(const struct cgroups *c, const char *level, struct err *e) {
+    int i = hier_of(c, CTRL_MEMORY);
+    char text[96];
+    if (i < 0 || c->version != 1)
+        return -EOPNOTSUPP;
+    const struct hierarchy *h = &c->h[i];
+    int efd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+    if (efd < 0)
+        return err_set(e, -errno, "eventfd: %s", strerror(errno));
+    int pfd = openat(h->own_fd, "memory.pressure_level", O_RDONLY | O_CLOEXEC);
+    if (pfd < 0) {
+        int r = -errno;
+        close(efd);
+        return err_set(e, r, "%s/memory.pressure_level: %s", h->own, strerror(-r));
+    }
+    snprintf(text, sizeof text, "%d %d %s", efd, pfd, level);
     int r = write_at(h->own_fd, "cgroup.event_control", text);
-    close(ufd); /* the registration holds its own reference */
+    close(pfd); /* the registration holds its own reference */
     if (r < 0) {
         close(efd);
         return err_set(e, r, "%s/cgroup.event_control: %s", h->own, strerror(-r));

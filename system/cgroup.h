@@ -169,12 +169,21 @@ int cgroups_device_memory(const struct cgroups *c, uint64_t *ret_limit, uint64_t
 int cgroups_device_refaults(const struct cgroups *c, uint64_t *ret);
 
 /*
- * v1: an eventfd the kernel signals when the device's memory use crosses
- * threshold bytes, either way (memory.usage_in_bytes through
+ * v1: an eventfd the kernel signals when the device's memory use crosses any
+ * of the n thresholds (bytes), either way (memory.usage_in_bytes through
  * cgroup.event_control). Returns the fd (the caller's) or a negative errno;
  * -EOPNOTSUPP on v2.
  */
-int cgroups_usage_eventfd(const struct cgroups *c, uint64_t threshold, struct err *e);
+int cgroups_usage_eventfd(const struct cgroups *c, const uint64_t *thresholds, size_t n, struct err *e);
+
+/*
+ * v1: an eventfd the kernel signals when reclaim in the device reaches level
+ * ("low": any reclaim; "medium", "critical"), through memory.pressure_level
+ * (vmpressure). Reclaim is what a usage threshold cannot show once the device
+ * sits above it with page cache: new memory then comes from evicting cache,
+ * and usage stays flat. -EOPNOTSUPP on v2.
+ */
+int cgroups_vmpressure_eventfd(const struct cgroups *c, const char *level, struct err *e);
 
 /*
  * v2: a PSI trigger on the device's memory.pressure ("some 150000 2000000":

@@ -23,12 +23,15 @@
 #define TRIM_FLOOR (32ULL << 20)
 #define KILL_FLOOR (16ULL << 20)
 #define FULL_STALL_US 1000000ULL /* a full stall this recent counts as critical */
+#define RECLAIM_CHECK_US 20000ULL /* reclaim events closer than this are one */
 
 struct memmgr {
     struct slated *s;
     struct memmgr_config cfg;
-    struct loop_source *psi_some, *psi_full, *device, *recheck;
-    int psi_some_fd, psi_full_fd, device_fd;
+    struct loop_source *psi_some, *psi_full, *device, *reclaim, *recheck;
+    int psi_some_fd, psi_full_fd, device_fd, reclaim_fd;
+    uint64_t last_check_us;
+    uint64_t thresholds[2]; /* v1: the device's usage at its trim and kill lines */
     struct unit *victim;   /* killed, its memory not yet back */
     bool pressure;         /* below the trim line: rechecking */
     bool trimmed;          /* this episode's trims were sent */
@@ -203,6 +206,7 @@ static void check(struct memmgr *m) {
     uint64_t free_b, total;
     if (m->cfg.disabled || m->victim || m->s->shutting_down || device_free(m, &free_b, &total) < 0)
         return;
+    m->last_check_us = now_us();
     uint64_t trim_line = m->cfg.trim_free ? m->cfg.trim_free : total / 5;
     uint64_t kill_line = m->cfg.kill_free ? m->cfg.kill_free : total / 10;
     if (trim_line < TRIM_FLOOR)
@@ -210,15 +214,19 @@ static void check(struct memmgr *m) {
     if (kill_line < KILL_FLOOR)
         kill_line = KILL_FLOOR;
     if (free_b >= trim_line) {
-        if (m->pressure)
+        if (m->pressure) {
             slated_log(m->s, "memory: relieved (%" PRIu64 " MiB free of %" PRIu64 " MiB)", free_b >> 20, total >> 20);
+            spares_hold(m->s, false);
+        }
         m->pressure = m->trimmed = false;
         m->refaults_us = 0;
         loop_timer_stop(m->recheck);
         return;
     }
-    if (!m->pressure)
+    if (!m->pressure) {
         slated_log(m->s, "memory: short (%" PRIu64 " MiB free of %" PRIu64 " MiB)", free_b >> 20, total >> 20);
+        spares_hold(m->s, true);
+    }
     m->pressure = true;
     bool critical = thrashing(m, total) || free_b < kill_line || now_us() - m->last_full_us < FULL_STALL_US;
     if (!m->trimmed) {
@@ -231,6 +239,11 @@ static void check(struct memmgr *m) {
         else
             slated_log(m->s, "memory: %" PRIu64 " MiB free and nothing left to reclaim but the foreground app",
                        free_b >> 20);
+    } else {
+        /* Short, trimmed, not critical: wait for an event (the kill line's threshold, reclaim, a stall, the
+         * trim line crossed back) rather than look every 100 ms at a device that may stay like this. */
+        loop_timer_stop(m->recheck);
+        return;
     }
     loop_timer_set(m->recheck, RECHECK_US);
 }
@@ -263,12 +276,45 @@ static int on_device(struct loop_source *src, int fd, uint32_t events, void *use
     return 0;
 }
 
+/* The device reclaims: look, at most every RECLAIM_CHECK_US (reclaim can signal many times a second). */
+static int on_reclaim(struct loop_source *src, int fd, uint32_t events, void *userdata) {
+    struct memmgr *m = userdata;
+    uint64_t count;
+    (void)src;
+    (void)events;
+    (void)!read(fd, &count, sizeof count);
+    if (!m->pressure && now_us() - m->last_check_us >= RECLAIM_CHECK_US)
+        check(m);
+    return 0;
+}
+
+static void watch(struct memmgr *m, int fd, uint32_t events, loop_io_fn fn, struct loop_source **src, int *slot);
+
+/*
+ * v1 keeps, per threshold list, the threshold just below the usage it last saw, and sees it
+ * only when pages are charged or uncharged in the group (or below it) whose counter is due.
+ * A victim's memory leaves from the victim's own group: the device's list can miss the fall,
+ * and then miss the next rise too. Registering anew makes the kernel look at the usage now.
+ */
+static void rearm_thresholds(struct memmgr *m) {
+    struct err e = {0};
+    if (!m->device || !m->thresholds[0])
+        return;
+    int fd = cgroups_usage_eventfd(m->s->cgroups, m->thresholds, 2, &e);
+    if (fd < 0)
+        return; /* the old registration stays */
+    loop_source_remove(m->device);
+    close(m->device_fd);
+    watch(m, fd, EPOLLIN, on_device, &m->device, &m->device_fd);
+}
+
 void memmgr_unit_ended(struct slated *s, struct unit *u) {
     struct memmgr *m = s->mem;
     if (!m)
         return;
     if (m->victim == u) {
         m->victim = NULL;
+        rearm_thresholds(m);
         check(m);
     }
     memmgr_rank(s);
@@ -315,7 +361,7 @@ int memmgr_start(struct slated *s, const struct memmgr_config *cfg) {
         return -ENOMEM;
     m->s = s;
     m->cfg = *cfg;
-    m->psi_some_fd = m->psi_full_fd = m->device_fd = -1;
+    m->psi_some_fd = m->psi_full_fd = m->device_fd = m->reclaim_fd = -1;
     s->mem = m;
     protect_self(s);
     if (cfg->disabled) {
@@ -330,20 +376,30 @@ int memmgr_start(struct slated *s, const struct memmgr_config *cfg) {
           &m->psi_some_fd);
     watch(m, psi_trigger("/proc/pressure/memory", "full 100000 2000000"), EPOLLPRI, on_psi, &m->psi_full,
           &m->psi_full_fd);
-    /* The device slated confines: a threshold at its trim line (v1), or its own PSI (v2). */
+    /* The device slated confines: thresholds at its trim and kill lines (v1), or its own PSI (v2). */
     if (cgroups_device_memory(s->cgroups, &limit, &used) == 0 && limit != UINT64_MAX) {
-        uint64_t trim = cfg->trim_free ? cfg->trim_free : limit / 5;
-        if (trim < TRIM_FLOOR)
-            trim = TRIM_FLOOR;
-        int fd = cgroups_usage_eventfd(s->cgroups, limit > trim ? limit - trim : 0, &e);
-        if (fd >= 0)
+        uint64_t trim = cfg->trim_free ? cfg->trim_free : limit / 5, kill = cfg->kill_free ? cfg->kill_free : limit / 10;
+        trim = trim < TRIM_FLOOR ? TRIM_FLOOR : trim;
+        kill = kill < KILL_FLOOR ? KILL_FLOOR : kill;
+        /* Both: a crossing of the trim line can find memory just above it (page cache does not count as
+         * used), and no second event comes while usage stays above; the kill line's crossing does. */
+        m->thresholds[0] = limit > trim ? limit - trim : 0;
+        m->thresholds[1] = limit > kill ? limit - kill : 0;
+        int fd = cgroups_usage_eventfd(s->cgroups, m->thresholds, 2, &e);
+        if (fd >= 0) {
             watch(m, fd, EPOLLIN, on_device, &m->device, &m->device_fd);
-        else
+            /* A device full of page cache stays above the threshold while apps grow into it: its
+             * reclaim is what says so. Nothing reclaims on a calm device: no wake-up then. */
+            watch(m, cgroups_vmpressure_eventfd(s->cgroups, "low", &e), EPOLLIN, on_reclaim, &m->reclaim,
+                  &m->reclaim_fd);
+        } else {
+            m->thresholds[0] = m->thresholds[1] = 0; /* v2: no thresholds to re-arm */
             watch(m, cgroups_pressure_fd(s->cgroups, "some 150000 2000000", &e), EPOLLPRI, on_psi, &m->device,
                   &m->device_fd);
+        }
     }
-    slated_log(s, "memory: manager on (%s%s; device %s)", m->psi_some ? "PSI" : "no PSI",
-               m->device ? ", device threshold" : "",
+    slated_log(s, "memory: manager on (%s%s%s; device %s)", m->psi_some ? "PSI" : "no PSI",
+               m->device ? ", device threshold" : "", m->reclaim ? ", device reclaim" : "",
                limit != UINT64_MAX ? "confined by its cgroup" : "is the machine");
     check(m); /* already short at start? */
     return 0;
@@ -356,8 +412,9 @@ void memmgr_stop(struct slated *s) {
     loop_source_remove(m->psi_some);
     loop_source_remove(m->psi_full);
     loop_source_remove(m->device);
+    loop_source_remove(m->reclaim);
     loop_source_remove(m->recheck);
-    int fds[] = {m->psi_some_fd, m->psi_full_fd, m->device_fd};
+    int fds[] = {m->psi_some_fd, m->psi_full_fd, m->device_fd, m->reclaim_fd};
     for (size_t i = 0; i < sizeof fds / sizeof *fds; i++)
         if (fds[i] >= 0)
             close(fds[i]);

@@ -28,9 +28,11 @@ enum importance unit_importance(const struct unit *u);
 /*
  * The manager wakes only for events: PSI triggers on the machine's memory
  * pressure (/proc/pressure/memory) and, for the device slated's own cgroup
- * confines, a usage threshold (cgroup v1) or that cgroup's own PSI trigger
- * (v2). While memory stays short it looks again every 100 ms, and stops
- * looking once it is back; a calm device costs no wake-up at all.
+ * confines, usage thresholds at its trim and kill lines and its reclaim
+ * (cgroup v1: cgroup.event_control, memory.pressure_level), or that cgroup's
+ * own PSI trigger (v2). While memory is critical it looks again every 100 ms;
+ * short but trimmed and above the kill line, it waits for the next event; a
+ * calm device costs no wake-up at all.
  *
  * Below the trim line (free memory under 20% of the device, at least 32 MiB) the
  * background apps get trim-memory; below the kill line (10%, at least 16 MiB),

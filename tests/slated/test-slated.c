@@ -690,8 +690,12 @@ static void test_memory_pressure(void **state) {
 
     /* The least recently used went first, after its trim; the foreground app never. */
     char *e0 = ps_entry(d, hoards[0]);
-    if (!strstr(e0, "killed by slated: low memory"))
+    if (!strstr(e0, "killed by slated: low memory")) {
+        char *all = NULL;
+        run_slate(&all, NULL, "--root", d->dev.root, "logs", NULL);
+        test_write("/tmp/pressure-failure.log", all, strlen(all), 0644);
         fail_msg("the oldest cached app was not reclaimed: %s", e0);
+    }
     free(e0);
     for (int i = 0; i < 3; i++) {
         char *trim = log_time_of(d, hoards[i], "event=trim"), *kill = log_time_of(d, hoards[i], "killing it");
@@ -711,7 +715,12 @@ static void test_memory_pressure(void **state) {
     /* No OOM kill by the kernel, in the device or in any app's budget. */
     assert_int_equal(read_key(device, "memory.oom_control", "oom_kill "), 0);
     char *all = ps_json(d);
-    assert_null(strstr(all, "out of memory"));
+    if (strstr(all, "out of memory")) {
+        char *logs = NULL;
+        run_slate(&logs, NULL, "--root", d->dev.root, "logs", NULL);
+        test_write("/tmp/pressure-failure.log", logs, strlen(logs), 0644);
+        fail_msg("the kernel's OOM killer acted: %s", all);
+    }
     free(all);
 
     /* What the reclaimed app saved at its trim comes back on its next start. */
@@ -720,6 +729,7 @@ static void test_memory_pressure(void **state) {
     char *out = NULL;
     assert_int_equal(run_slate(&out, NULL, "--root", d->dev.root, "logs", NULL), 0);
     assert_non_null(strstr(out, "memory: short"));
+    assert_non_null(strstr(out, "memory: dropped the spare sandbox")); /* a convenience goes first */
     if (getenv("SLATE_TEST_LOGS")) /* where to keep what slated said, to look at a run */
         test_write(getenv("SLATE_TEST_LOGS"), out, strlen(out), 0644);
     free(out);

@@ -864,6 +864,30 @@ int cgroup_oom_kills(const struct cgroup *g, uint64_t *ret) {
     return r == -ENODATA ? -EOPNOTSUPP : r;
 }
 
+int cgroup_limit_hits(const struct cgroup *g, uint64_t *ret) {
+    int i = hier_of(g->c, CTRL_MEMORY);
+    if (g->c->version == 2) {
+        int r = read_key_at(g->dir_fd[i], "memory.events", "max", ret);
+        return r == -ENODATA ? -EOPNOTSUPP : r;
+    }
+    /* v1 counts no such event where it matters (memory+swap, the cap charges hit first with swap
+     * accounting, keeps no failcnt since Linux 6.x): its usage's high-water mark at the cap says it. */
+    uint64_t peak = 0, limit = 0;
+    int r = read_u64_at(g->dir_fd[i], "memory.max_usage_in_bytes", &peak);
+    if (r == 0)
+        r = read_u64_at(g->dir_fd[i], "memory.limit_in_bytes", &limit);
+    if (r < 0)
+        return r;
+    *ret = peak + 2 * 4096 >= limit;
+    return 0;
+}
+
+void cgroup_limit_hits_reset(struct cgroup *g) {
+    int i = hier_of(g->c, CTRL_MEMORY);
+    if (g->c->version == 1) /* the high-water mark starts again from the usage now */
+        (void)write_at(g->dir_fd[i], "memory.max_usage_in_bytes", "0");
+}
+
 static int any_line(struct view line, void *userdata) {
     (void)userdata;
     return view_trim(line).len > 0;

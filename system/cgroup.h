@@ -128,6 +128,16 @@ int cgroup_memory_current(const struct cgroup *g, uint64_t *ret);
  */
 int cgroup_oom_kills(const struct cgroup *g, uint64_t *ret);
 
+/*
+ * Times the group's memory use reached its hard cap so far (v2 memory.events
+ * max), or on v1 1 when its high-water mark since cgroup_limit_hits_reset
+ * reached the cap, 0 when not. An OOM kill with no new hit came from above:
+ * the device ran out, not the app's budget (v1 counts the kill in the
+ * victim's group either way).
+ */
+int cgroup_limit_hits(const struct cgroup *g, uint64_t *ret);
+void cgroup_limit_hits_reset(struct cgroup *g);
+
 /* 1 if a live process is inside (zombies do not count), 0 if none, or a negative errno. */
 int cgroup_populated(const struct cgroup *g);
 

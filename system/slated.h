@@ -80,7 +80,8 @@ struct unit {
     uint64_t started_us; /* CLOCK_MONOTONIC */
     uint64_t budget;     /* memory.max in bytes */
     bool network;
-    uint64_t oom_kills; /* the cgroup's count when this run started */
+    uint64_t oom_kills;  /* the cgroup's count when this run started */
+    uint64_t limit_hits; /* likewise, times it reached its hard cap */
     char kill_reason[128]; /* why the memory manager killed it, "" if it did not */
     int oom_adj;           /* the oom_score_adj written for its importance */
     bool oom_adj_set, protected_mem;

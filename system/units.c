@@ -516,8 +516,10 @@ static int spawn(struct unit *u, const struct launch *l, struct err *e) {
         .channel_fd = chan[1],
         .host_uid = uid,
     };
-    uint64_t oom_before = 0;
+    uint64_t oom_before = 0, hits_before = 0;
     cgroup_oom_kills(u->cg, &oom_before);
+    cgroup_limit_hits_reset(u->cg);
+    cgroup_limit_hits(u->cg, &hits_before);
     r = sandbox_launch(sp, &spec, &child, e);
     sp = NULL;
     if (r < 0) {
@@ -525,6 +527,7 @@ static int spawn(struct unit *u, const struct launch *l, struct err *e) {
         goto fail;
     }
     u->oom_kills = oom_before;
+    u->limit_hits = hits_before;
     close(out[1]);
     close(errp[1]);
     close(chan[1]);
@@ -728,10 +731,15 @@ static void describe_end(struct unit *u, const siginfo_t *si) {
         return;
     }
     const char *name = sigabbrev_np(si->si_status);
-    if (si->si_status == SIGKILL && u->cg && cgroup_oom_kills(u->cg, &ooms) == 0 && ooms > u->oom_kills)
-        snprintf(u->status, sizeof u->status, "killed by SIGKILL: out of memory (budget %llu MiB)",
-                 (unsigned long long)(u->budget >> 20));
-    else
+    uint64_t hits = 0;
+    if (si->si_status == SIGKILL && u->cg && cgroup_oom_kills(u->cg, &ooms) == 0 && ooms > u->oom_kills) {
+        /* Its own cap reached: its budget. Else the kernel's OOM killer chose it for the whole device. */
+        if (cgroup_limit_hits(u->cg, &hits) < 0 || hits > u->limit_hits)
+            snprintf(u->status, sizeof u->status, "killed by SIGKILL: out of memory (budget %llu MiB)",
+                     (unsigned long long)(u->budget >> 20));
+        else
+            snprintf(u->status, sizeof u->status, "killed by SIGKILL: out of memory (the device's)");
+    } else
         snprintf(u->status, sizeof u->status, "killed by SIG%s%s", name ? name : "?",
                  si->si_code == CLD_DUMPED ? " (core dumped)" : "");
 }

@@ -531,6 +531,10 @@ static void test_memory_max_oom_kills(void **state) {
         assert_int_equal(r, 0);
         assert_true(kills >= 1);
     }
+    /* It reached its own cap: the kill was its budget's, not the device's. */
+    uint64_t hits = 0;
+    assert_int_equal(cgroup_limit_hits(g, &hits), 0);
+    assert_true(hits >= 1);
     destroy_group(0);
 }
 
@@ -735,6 +739,44 @@ static void test_leftover_group_reused(void **state) {
     assert_string_equal(before, after);
 }
 
+/* A group made ahead of time becomes an app's by a rename (v1), its process, limits and charges with it. */
+static void test_rename(void **state) {
+    (void)state;
+    REQUIRE_CGROUPS();
+    struct cgroups *c = open_instance(0, "rename");
+    struct cgroup *g = create_group(0, c, "Spare.isolated", NULL);
+    struct child ch = spawn(child_tree);
+    attach_and_go(g, &ch);
+    wait_ready();
+    struct err e = {0};
+    int r = cgroup_rename(g, "org.example.renamed", &e);
+    if (cgroups_version(c) == 2) {
+        /* v2 cannot rename a cgroup: slated moves the spare's process instead. */
+        assert_true(r < 0);
+        assert_string_equal(cgroup_name(g), "Spare.isolated");
+    } else {
+        if (r < 0)
+            print_message("cgroup_rename: %s\n", e.msg);
+        assert_int_equal(r, 0);
+        assert_string_equal(cgroup_name(g), "org.example.renamed");
+        assert_int_equal(cgroup_populated(g), 1);
+        uint64_t current = 0;
+        assert_int_equal(cgroup_memory_current(g, &current), 0);
+        assert_true(current >= MIB); /* the charges came along */
+        struct cgroup_limits lim = {.memory_max = 256 * MIB, .pids_max = 64};
+        assert_int_equal(cgroup_set_limits(g, &lim, &e), 0);
+        /* A name an existing group has is refused, and the group keeps its own. */
+        struct cgroup *other = create_group(1, c, "org.example.other", NULL);
+        assert_true(cgroup_rename(g, cgroup_name(other), &e) < 0);
+        assert_string_equal(cgroup_name(g), "org.example.renamed");
+        destroy_group(1);
+    }
+    assert_true(cgroup_rename(g, "no-dot", &e) == -EINVAL);
+    kill_group(g);
+    reap(&ch);
+    destroy_group(0);
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(test_open_close_leaves_nothing, setup, teardown),
@@ -744,6 +786,7 @@ int main(void) {
         cmocka_unit_test_setup_teardown(test_set_limits, setup, teardown),
         cmocka_unit_test_setup_teardown(test_freeze_thaw, setup, teardown),
         cmocka_unit_test_setup_teardown(test_kill_tree, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_rename, setup, teardown),
         cmocka_unit_test_setup_teardown(test_pids_max, setup, teardown),
         cmocka_unit_test_setup_teardown(test_two_instances, setup, teardown),
         cmocka_unit_test_setup_teardown(test_leftover_group_reused, setup, teardown),

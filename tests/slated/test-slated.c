@@ -70,6 +70,7 @@ static void install_app(struct daemon *d, const char *id, const char *binary, co
 /* ---- the daemon ---- */
 
 static const char *daemon_cgroup; /* a cgroup folder slated starts in (a simulated small device) */
+static const char *daemon_flag;   /* one more option for slated */
 
 static void daemon_start(struct daemon *d, const char *extra_arg) {
     int ready[2];
@@ -90,8 +91,16 @@ static void daemon_start(struct daemon *d, const char *extra_arg) {
             if (!f || fprintf(f, "%d\n", (int)getpid()) < 0 || fclose(f) != 0)
                 _exit(126);
         }
-        execl(slated_bin, "slated", "--root", d->dev.root, "--ready-fd", fd, "--freeze-delay", "300",
-              "--cache-delay", "400", "--stop-timeout", "2000", extra_arg ? "--memory" : NULL, extra_arg, NULL);
+        const char *args[16] = {"slated", "--root", d->dev.root, "--ready-fd", fd, "--freeze-delay", "300",
+                                "--cache-delay", "400", "--stop-timeout", "2000"};
+        size_t n = 11;
+        if (extra_arg) {
+            args[n++] = "--memory";
+            args[n++] = extra_arg;
+        }
+        if (daemon_flag)
+            args[n++] = daemon_flag;
+        execv(slated_bin, (char *const *)args);
         _exit(127);
     }
     close(ready[1]);
@@ -798,6 +807,41 @@ static void test_installs_while_running(void **state) {
     assert_int_equal(daemon_stop(d), 0);
 }
 
+/* With the manager off, the kernel's OOM killer acts for a device that ran out: ps says so, not "budget". */
+static void test_device_oom_named(void **state) {
+    NEED_SLATED();
+    struct daemon *d = *state;
+    char *own = memory_cgroup_v1();
+    if (!own) {
+        print_message("skipped: this test builds its small device on cgroup v1's memory hierarchy\n");
+        skip();
+    }
+    char *device = test_fmt("%s/slate-device-oom-%d", own, (int)getpid());
+    rmdir(device);
+    assert_int_equal(mkdir(device, 0755), 0);
+    char *memsw = test_fmt("%s/memory.memsw.limit_in_bytes", device);
+    write_text(device, "memory.limit_in_bytes", "96M");
+    if (test_exists(memsw))
+        write_text(device, "memory.memsw.limit_in_bytes", "96M");
+    free(memsw);
+    install_app(d, "org.test.grow", testapp, "memory = 200M", NULL);
+    daemon_cgroup = device;
+    daemon_flag = "--no-memory-manager";
+    daemon_start(d, NULL);
+    daemon_cgroup = NULL;
+    daemon_flag = NULL;
+    start_ok(d, "org.test.grow");
+    wait_state(d, "org.test.grow", "crashed", 10000);
+    char *e = ps_entry(d, "org.test.grow");
+    if (!strstr(e, "out of memory (the device's)"))
+        fail_msg("the device's OOM kill was not named as such: %s", e);
+    free(e);
+    assert_int_equal(daemon_stop(d), 0);
+    assert_int_equal(rmdir(device), 0);
+    free(device);
+    free(own);
+}
+
 int main(int argc, char **argv) {
     if (argc != 4) {
         fprintf(stderr, "usage: test-slated SLATED TESTAPP PROBE\n");
@@ -818,6 +862,7 @@ int main(int argc, char **argv) {
         cmocka_unit_test_setup_teardown(test_retired_refused, setup, teardown),
         cmocka_unit_test_setup_teardown(test_installs_while_running, setup, teardown),
         cmocka_unit_test_setup_teardown(test_memory_pressure, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_device_oom_named, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

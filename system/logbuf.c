@@ -1,23 +1,42 @@
 /* logbuf.c: a ring of whole log records, and the line splitter that feeds it. */
 #include "logbuf.h"
 
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
 #define HEADER_SIZE (8 + 4 + 1 + 2)
+#define LOGBUF_FIRST 4096 /* the first allocation; it doubles up to LOGBUF_SIZE as lines come */
 
 static void ring_put(struct logbuf *b, size_t off, const void *p, size_t n) {
-    size_t at = (b->head + off) % LOGBUF_SIZE, first = n < LOGBUF_SIZE - at ? n : LOGBUF_SIZE - at;
+    size_t at = (b->head + off) % b->cap, first = n < b->cap - at ? n : b->cap - at;
     memcpy(b->buf + at, p, first);
     memcpy(b->buf, (const uint8_t *)p + first, n - first);
 }
 
 static void ring_get(const struct logbuf *b, size_t off, void *p, size_t n) {
-    size_t at = (b->head + off) % LOGBUF_SIZE, first = n < LOGBUF_SIZE - at ? n : LOGBUF_SIZE - at;
+    size_t at = (b->head + off) % b->cap, first = n < b->cap - at ? n : b->cap - at;
     memcpy(p, b->buf + at, first);
     memcpy((uint8_t *)p + first, b->buf, n - first);
+}
+
+/* Double the ring (up to LOGBUF_SIZE), its records laid out from the start; false when it cannot. */
+static bool grow(struct logbuf *b) {
+    size_t cap = b->cap ? 2 * b->cap : LOGBUF_FIRST;
+    if (cap > LOGBUF_SIZE)
+        return false;
+    uint8_t *buf = malloc(cap);
+    if (!buf)
+        return false;
+    if (b->buf)
+        ring_get(b, 0, buf, b->len);
+    free(b->buf);
+    b->buf = buf;
+    b->cap = cap;
+    b->head = 0;
+    return true;
 }
 
 static size_t record_size(const struct logbuf *b, size_t off) {
@@ -28,13 +47,17 @@ static size_t record_size(const struct logbuf *b, size_t off) {
 
 void logbuf_append(struct logbuf *b, const struct log_line *l) {
     size_t len = l->len < LOG_LINE_MAX ? l->len : LOG_LINE_MAX;
-    if (!b->buf && !(b->buf = malloc(LOGBUF_SIZE))) {
+    /* Room: a bigger ring while it may grow, then the oldest records go. */
+    while (b->cap - b->len < HEADER_SIZE + len && (b->cap < LOGBUF_SIZE || !b->buf))
+        if (!grow(b))
+            break;
+    if (!b->buf || b->cap < HEADER_SIZE + len) {
         b->dropped++;
         return;
     }
-    while (LOGBUF_SIZE - b->len < HEADER_SIZE + len) {
+    while (b->cap - b->len < HEADER_SIZE + len) {
         size_t n = record_size(b, 0);
-        b->head = (b->head + n) % LOGBUF_SIZE;
+        b->head = (b->head + n) % b->cap;
         b->len -= n;
     }
     uint8_t h[HEADER_SIZE];

@@ -36,11 +36,13 @@ struct log_line {
 
 /*
  * Records (a header, then the text) in a ring that drops the oldest whole
- * records to make room. The buffer is allocated on the first line, so an app
- * that never writes costs nothing.
+ * records to make room. The buffer is allocated on the first line and grows
+ * (4 KiB, doubling) to LOGBUF_SIZE, so an app that never writes costs nothing
+ * and one that writes a few lines little.
  */
 struct logbuf {
     uint8_t *buf;
+    size_t cap;       /* bytes allocated: 0, then 4 KiB up to LOGBUF_SIZE */
     size_t head, len; /* the oldest byte, and how many bytes are used */
     uint64_t dropped; /* lines that did not fit (allocation failed) */
 };

@@ -90,7 +90,11 @@ static void test_ring_eviction_order(void **state) {
         append(&b, i, text, 100);
         assert_true(b.len <= LOGBUF_SIZE);
         assert_int_equal(b.len, (i + 1 < fit ? i + 1 : fit) * record);
+        /* It grows from 4 KiB as lines come, no further than it needs, and never past LOGBUF_SIZE. */
+        assert_true(b.cap >= b.len && b.cap <= LOGBUF_SIZE);
+        assert_true(b.cap == 4096 || b.cap / 2 < b.len + record);
     }
+    assert_int_equal(b.cap, LOGBUF_SIZE);
     logbuf_for_each(&b, see, s);
     assert_int_equal(s->n, fit);
     for (size_t i = 0; i < s->n; i++)

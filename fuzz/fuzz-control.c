@@ -130,7 +130,8 @@ static void setup(void) {
     s.control_fd = -1;
     s.default_memory = 256 << 20;
     if ((s.rootfd = open(root, O_PATH | O_DIRECTORY | O_CLOEXEC)) < 0 ||
-        platform_desc_load(s.rootfd, &s.platform, &e) < 0 || loop_new(&s.loop) < 0 || slated_db(&s, &db, &e) < 0)
+        platform_desc_load(s.rootfd, &s.platform, &e) < 0 || loop_new(&s.loop) < 0 || slated_db(&s, &db, &e) < 0 ||
+        catalog_start(&s, &e) < 0)
         fuzz_fail("%s: cannot set up slated: %s", root, e.msg[0] ? e.msg : strerror(errno));
     if (loop_add_timer(s.loop, 0, on_tick, NULL, &cl.tick) < 0 || loop_timer_stop(cl.tick) < 0)
         fuzz_fail("loop: cannot add a timer");

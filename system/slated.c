@@ -83,9 +83,9 @@ int slated_db(struct slated *s, sqlite3 **ret, struct err *e) {
         sym_sqlite3_db_config(s->db, SQLITE_DBCONFIG_NO_CKPT_ON_CLOSE, 1, NULL);
         sym_sqlite3_file_control(s->db, "main", SQLITE_FCNTL_PERSIST_WAL, &one);
     }
-    /* Fuzzers and tests drive parts of slated without its loop: their database stays open. */
-    if (s->loop && (s->db_idle ? loop_timer_set(s->db_idle, DB_IDLE_US)
-                               : loop_add_timer(s->loop, DB_IDLE_US, on_db_idle, s, &s->db_idle)) < 0)
+    /* Fuzzers and tests that drive parts of slated leave db_idle_us 0: their database stays open. */
+    if (s->db_idle_us && (s->db_idle ? loop_timer_set(s->db_idle, s->db_idle_us)
+                                     : loop_add_timer(s->loop, s->db_idle_us, on_db_idle, s, &s->db_idle)) < 0)
         slated_log(s, "cannot arm the database's idle timer: the database stays open");
     *ret = s->db;
     return 0;
@@ -340,6 +340,7 @@ int slated_run(struct slated *s, const struct options *o, struct err *e) {
         return lockfd;
     char name[32];
     snprintf(name, sizeof name, "slated.%d", (int)getpid());
+    s->db_idle_us = DB_IDLE_US;
     if ((r = setup_libs(s, o->libslate, e)) < 0 || (r = loop_new(&s->loop)) < 0 ||
         (r = cgroups_open(name, &s->cgroups, e)) < 0) {
         if (r < 0 && !e->msg[0])

@@ -138,6 +138,7 @@ struct slated {
     struct spares *spares;
     struct catalog *catalog;
     struct loop_source *db_idle; /* closes the database (and unloads SQLite) once slated stops using it */
+    uint64_t db_idle_us;         /* after this long without a query; 0: never */
 };
 
 /* units.c */

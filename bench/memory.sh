@@ -23,6 +23,7 @@
 #   bench/memory.sh                  # BUILD_DIR=... for another build folder (release by default)
 #   IDLE_S=30 bench/memory.sh        # a longer idle window (default 10 s)
 #   GUEST=0 bench/memory.sh          # the host part only (HOST=0: the guest part only)
+#   GUEST_RUNS=slated bench/memory.sh   # some of the guest's runs (earlyoom earlyoom-plain slated kernel)
 #   KEEP=1 bench/memory.sh           # keep the work folder (every log, the guest's console, the initramfs)
 #
 # Needs root (cgroups, slated), the Slate build's dependencies, and from Debian: qemu-system-x86 and
@@ -40,6 +41,7 @@ GUEST_TIMEOUT=${GUEST_TIMEOUT:-420}
 IDLE_S=${IDLE_S:-10}
 HOST=${HOST:-1}
 GUEST=${GUEST:-1}
+GUEST_RUNS=${GUEST_RUNS:-earlyoom earlyoom-plain slated kernel}
 . "$REPO/bench/common.sh"
 
 if [ "$(id -u)" != 0 ]; then
@@ -67,7 +69,7 @@ if [ ! -f "$BUILD/build.ninja" ]; then
     meson setup "$BUILD" "$REPO" --buildtype=release >/dev/null
 fi
 say "building slate, slated, libslate and the test app in $BUILD"
-ninja -C "$BUILD" -j2 cli/slate system/slated lib/libslate.so.1.0.0 tests/slated/slated-testapp >/dev/null
+ninja -C "$BUILD" -j2 cli/slate system/slated system/slate-sandbox lib/libslate.so.1.0.0 tests/slated/slated-testapp >/dev/null
 HELPERS=$BUILD/bench-memory
 if [ ! -f "$HELPERS/build.ninja" ]; then
     meson setup "$HELPERS" "$REPO/bench/memory" >/dev/null
@@ -76,10 +78,11 @@ say "building the benchmark's helpers in $HELPERS"
 ninja -C "$HELPERS" -j2 >/dev/null
 SLATE=$BUILD/cli/slate
 SLATED=$BUILD/system/slated
+SANDBOX=$BUILD/system/slate-sandbox
 TESTAPP=$BUILD/tests/slated/slated-testapp
 LIBSLATE=$(readlink -f "$BUILD/lib/libslate.so.1")
 RUN=$HELPERS/memory-run
-for f in "$SLATE" "$SLATED" "$TESTAPP" "$LIBSLATE" "$RUN" "$HELPERS/memory-load" "$HELPERS/guest-init"; do
+for f in "$SLATE" "$SLATED" "$SANDBOX" "$TESTAPP" "$LIBSLATE" "$RUN" "$HELPERS/memory-load" "$HELPERS/guest-init"; do
     [ -e "$f" ] || die "missing $f"
 done
 
@@ -232,13 +235,14 @@ if [ "$GUEST" = 1 ]; then
     ln -s ../memory-load "$STAGE/bench/bin/bgapp"
     cp "$EO_DIR/usr/bin/earlyoom" "$STAGE/usr/bin/earlyoom"
     cp "$SLATED" "$STAGE/slate/bin/slated"
+    cp "$SANDBOX" "$STAGE/slate/bin/slate-sandbox" # what every sandbox runs, found beside slated
     cp "$SLATE" "$STAGE/slate/bin/slate"
     cp "$LIBSLATE" "$STAGE/slate/lib/libslate.so.1"
     # Libraries: what each binary needs; the ones slated and slate open on first use (named in their
     # code; not libcurl or libarchive, for fetch and package reading, which the guest runs never do);
     # each with what it needs in turn; and the loader and libm at the paths sandboxes bind.
     {
-        for f in "$SLATED" "$SLATE" "$LIBSLATE" "$EO_DIR/usr/bin/earlyoom"; do libs_of "$f"; done
+        for f in "$SLATED" "$SANDBOX" "$SLATE" "$LIBSLATE" "$EO_DIR/usr/bin/earlyoom"; do libs_of "$f"; done
         strings -a "$SLATED" "$SLATE" | { grep -E '^lib[A-Za-z0-9_+.-]+\.so(\.[0-9]+)*$' || true; } | sort -u |
             { grep -v -E '^lib(curl|archive|slate)\.' || true; } | while read -r soname; do
                 # (awk reads to the end: ldconfig must not die of SIGPIPE under pipefail)
@@ -258,12 +262,15 @@ if [ "$GUEST" = 1 ]; then
     eo_args=""
     for a in $EO_ARGS; do eo_args="$eo_args --earlyoom-arg $a"; done
     sl="--slated /slate/bin/slated --slate /slate/bin/slate --libslate /slate/lib/libslate.so.1"
-    {
-        echo "/bench/memory-run --mode earlyoom --name guest-earlyoom $common $eo $eo_args --earlyoom-arg --avoid --earlyoom-arg ^fgapp\$"
-        echo "/bench/memory-run --mode earlyoom --name guest-earlyoom-plain $common $eo $eo_args"
-        echo "/bench/memory-run --mode slated --name guest-slated $common $sl --root /device-slated --log /tmp/slated.log"
-        echo "/bench/memory-run --mode kernel --name guest-kernel $common $sl --root /device-kernel --log /tmp/slated-off.log"
-    } >"$STAGE/bench/runs"
+    for run in $GUEST_RUNS; do
+        case $run in
+            earlyoom) echo "/bench/memory-run --mode earlyoom --name guest-earlyoom $common $eo $eo_args --earlyoom-arg --avoid --earlyoom-arg ^fgapp\$" ;;
+            earlyoom-plain) echo "/bench/memory-run --mode earlyoom --name guest-earlyoom-plain $common $eo $eo_args" ;;
+            slated) echo "/bench/memory-run --mode slated --name guest-slated $common $sl --root /device-slated --log /tmp/slated.log" ;;
+            kernel) echo "/bench/memory-run --mode kernel --name guest-kernel $common $sl --root /device-kernel --log /tmp/slated-off.log" ;;
+            *) die "GUEST_RUNS: no run named $run (earlyoom, earlyoom-plain, slated, kernel)" ;;
+        esac
+    done >"$STAGE/bench/runs"
 
     INITRD=$R/initrd.cpio
     (cd "$STAGE" && find . -mindepth 1 | LC_ALL=C sort | cpio -o -H newc --quiet) >"$INITRD"
@@ -279,7 +286,8 @@ if [ "$GUEST" = 1 ]; then
     grep -q '^guest: done' "$R/guest-console.txt" ||
         { tail -40 "$R/guest-console.txt" >&2; die "the guest did not finish its runs (console above; KEEP=1 keeps it)"; }
     grep '^result ' "$R/guest-console.txt" >>"$RESULTS"
-    for name in guest-earlyoom guest-earlyoom-plain guest-slated guest-kernel; do
+    for run in $GUEST_RUNS; do
+        name=guest-$run
         grep -q "^result name=$name " "$RESULTS" ||
             { grep -E "^(app|log|memory-run|guest)" "$R/guest-console.txt" >&2; die "$name gave no result"; }
     done
@@ -299,7 +307,11 @@ echo "| run | device; load (MiB) | onset ms | onset to relief ms | grow ms (idea
 echo "|---|---|---|---|---|---|---|---|---|---|---|"
 NAMES=()
 [ "$HOST" = 1 ] && NAMES+=(host-slated host-kernel)
-[ "$GUEST" = 1 ] && NAMES+=(guest-slated guest-kernel guest-earlyoom guest-earlyoom-plain)
+if [ "$GUEST" = 1 ]; then
+    for run in slated kernel earlyoom earlyoom-plain; do
+        case " $GUEST_RUNS " in *" $run "*) NAMES+=("guest-$run") ;; esac
+    done
+fi
 for n in "${NAMES[@]}"; do
     case $n in
         host-*) dev="cgroup v1, $(get "$n" device_mib) MiB" ;;

@@ -59,7 +59,26 @@ static int wait_readable(int fd) {
 /* Keep an event for the loop (which a waiting call's thread may not be): the queue grows to QUEUE_MAX. */
 static void enqueue(struct ipc_view *v) {
     struct channel_event ev = {.type = v->type, .fd = -1};
-    if (v->type == MSG_EVENT) {
+    if (v->type == MSG_DISPLAY) {
+        if (ipc_msg_get_u32(v, F_WIDTH, &ev.width, NULL) < 0 || ipc_msg_get_u32(v, F_HEIGHT, &ev.height, NULL) < 0)
+            return;
+        ipc_msg_get_bool(v, F_DARK, &ev.dark, NULL);
+    } else if (v->type == MSG_INPUT) {
+        int64_t x = 0, y = 0;
+        const char *key = NULL;
+        size_t len = 0;
+        if (ipc_msg_get_u32(v, F_INPUT, &ev.input, NULL) < 0)
+            return;
+        ipc_msg_get_i64(v, F_X, &x, NULL);
+        ipc_msg_get_i64(v, F_Y, &y, NULL);
+        ipc_msg_get_u64(v, F_TIME_US, &ev.time_us, NULL);
+        ev.x = x < INT32_MIN ? INT32_MIN : x > INT32_MAX ? INT32_MAX : (int32_t)x;
+        ev.y = y < INT32_MIN ? INT32_MIN : y > INT32_MAX ? INT32_MAX : (int32_t)y;
+        if (ipc_msg_get_string(v, F_KEY_NAME, &key, &len, NULL) == 0 && len < sizeof ev.key)
+            memcpy(ev.key, key, len + 1);
+    } else if (v->type == MSG_FRAME_DONE) {
+        /* nothing more to it */
+    } else if (v->type == MSG_EVENT) {
         if (ipc_msg_get_u32(v, F_EVENT, &ev.event, NULL) < 0)
             return;
         if (ipc_msg_get_u32(v, F_LEVEL, &ev.level, NULL) < 0)
@@ -203,16 +222,20 @@ int channel_next_event(struct channel_event *ret) {
     return r;
 }
 
-int channel_event_done(uint32_t event) {
-    uint8_t buf[64];
-    struct ipc_msg m;
+int channel_send(const struct ipc_msg *m) {
     int fd = channel_fd(), r;
     if (fd < 0)
         return fd;
-    ipc_msg_init(&m, buf, sizeof buf, MSG_EVENT_DONE, channel_serial(), IPC_FLAG_NO_REPLY);
-    ipc_msg_add_u32(&m, F_EVENT, event);
     pthread_mutex_lock(&lock);
-    r = ipc_send(fd, &m, NULL);
+    r = hung_up ? -ECONNRESET : ipc_send(fd, m, NULL);
     pthread_mutex_unlock(&lock);
     return r;
+}
+
+int channel_event_done(uint32_t event) {
+    uint8_t buf[64];
+    struct ipc_msg m;
+    ipc_msg_init(&m, buf, sizeof buf, MSG_EVENT_DONE, channel_serial(), IPC_FLAG_NO_REPLY);
+    ipc_msg_add_u32(&m, F_EVENT, event);
+    return channel_send(&m);
 }

@@ -5,6 +5,7 @@
 #include <stdint.h>
 
 #include "ipc.h"
+#include "proto.h"
 
 /*
  * An app started by slated inherits one end of a socketpair at fd
@@ -16,9 +17,17 @@
 
 /* A queued message from slated that is not a reply. */
 struct channel_event {
-    uint16_t type; /* MSG_EVENT or MSG_SERVICE_CLIENT */
+    uint16_t type; /* MSG_EVENT, MSG_SERVICE_CLIENT, MSG_DISPLAY, MSG_INPUT or MSG_FRAME_DONE */
     uint32_t event, level;
     int fd; /* MSG_SERVICE_CLIENT: the client's connection, owned; else -1 */
+    /* MSG_DISPLAY */
+    uint32_t width, height;
+    bool dark;
+    /* MSG_INPUT */
+    uint32_t input;
+    int32_t x, y;
+    uint64_t time_us;
+    char key[INPUT_KEY_MAX];
 };
 
 /* The channel's fd, or -ENOTCONN when the app does not run under slated. Connects (HELLO) once. */
@@ -50,3 +59,6 @@ void channel_set_wake(int fd);
 
 /* Tell slated an event's callback returned. */
 int channel_event_done(uint32_t event);
+
+/* Send a message that wants no reply (IPC_FLAG_NO_REPLY); 0 or a negative errno. */
+int channel_send(const struct ipc_msg *m);

@@ -44,6 +44,14 @@ enum proto_type {
     MSG_SETTING_DELETE = 0x0304,  /* F_KEY; -ENOENT when unset */
     MSG_FETCH = 0x0305,           /* F_METHOD, F_URL, [F_BODY fd, F_CONTENT_TYPE] -> F_STATUS, F_BODY, F_LENGTH, F_CONTENT_TYPE */
     MSG_SERVICE_CONNECT = 0x0306, /* F_ID (package id), F_SERVICE -> F_FD */
+
+    /* the display: slated -> app */
+    MSG_DISPLAY = 0x0401,    /* F_WIDTH, F_HEIGHT (the app's part of the screen), F_DARK: before EVENT_START, and on change */
+    MSG_INPUT = 0x0402,      /* F_INPUT, F_X, F_Y, F_TIME_US, [F_KEY_NAME]: for the app on screen only */
+    MSG_FRAME_DONE = 0x0403, /* the app's buffer was put on the screen: it may draw again */
+    /* the display: app -> slated */
+    MSG_SURFACE = 0x0411, /* F_FD (a sealed memfd), F_WIDTH, F_HEIGHT, F_STRIDE (bytes): the buffer it draws into */
+    MSG_FRAME = 0x0412,   /* F_DAMAGE: a frame is drawn; no reply, MSG_FRAME_DONE follows */
 };
 
 enum proto_field {
@@ -79,7 +87,27 @@ enum proto_field {
     F_RESTARTS = 30,     /* u32 */
     F_CLASS = 32,        /* string: importance (memory.h): foreground, visible, perceptible, service, previous, cached */
     F_STREAM = 31,       /* u32: 1 stdout, 2 stderr, 0 slated; bits 4-7: slate_log's priority + 1 (logbuf.h) */
+    F_WIDTH = 33,        /* u32 pixels */
+    F_HEIGHT = 34,       /* u32 pixels */
+    F_STRIDE = 35,       /* u32 bytes */
+    F_DARK = 36,         /* bool: the user chose the dark theme */
+    F_INPUT = 37,        /* u32, enum proto_input */
+    F_X = 38,            /* i64 pixels, in the app's part of the screen */
+    F_Y = 39,            /* i64 */
+    F_KEY_NAME = 40,     /* string: a key ("Back", "Return", ...) or the text typed */
+    F_DAMAGE = 41,       /* bytes: u32 x, y, w, h per rectangle */
 };
+
+/* F_INPUT: what happened (window.h's enum ui_input_kind has the same values). */
+enum proto_input {
+    INPUT_DOWN = 1,
+    INPUT_MOVE = 2,
+    INPUT_UP = 3,
+    INPUT_CANCEL = 4,
+    INPUT_KEY = 5,
+    INPUT_TEXT = 6,
+};
+#define INPUT_KEY_MAX 64 /* bytes of F_KEY_NAME */
 
 #define PROTO_MINOR 0
 

@@ -1118,8 +1118,11 @@ int cgroup_destroy(struct cgroup *g, struct err *e) {
 
 /* ---- the device: slated's own cgroup, which confines slated and every app ---- */
 
-/* v2: the lowest memory.max from <own> up to the root (a limit anywhere above confines us too). */
-static uint64_t v2_effective_max(const struct hierarchy *h) {
+/*
+ * v2: the lowest memory.max from <own> up to the root (a limit anywhere above confines us too), and
+ * into ret_where (may be NULL) the folder that sets it.
+ */
+static uint64_t v2_effective_max(const struct hierarchy *h, char *ret_where, size_t size) {
     uint64_t limit = UINT64_MAX;
     char path[PATH_MAX];
     snprintf(path, sizeof path, "%s", h->own);
@@ -1134,8 +1137,11 @@ static uint64_t v2_effective_max(const struct hierarchy *h) {
         close(fd);
         if (r < 0) /* the root cgroup has no memory.max: the top */
             break;
-        if (view_u64(view_trim(v), &x) == 0 && x < limit)
+        if (view_u64(view_trim(v), &x) == 0 && x < limit) {
             limit = x;
+            if (ret_where)
+                snprintf(ret_where, size, "%s", path);
+        }
         char *slash = strrchr(path, '/');
         if (!slash || slash == path)
             break;
@@ -1152,7 +1158,7 @@ int cgroups_device_memory(const struct cgroups *c, uint64_t *ret_limit, uint64_t
         return -EOPNOTSUPP;
     const struct hierarchy *h = &c->h[i];
     if (c->version == 2) {
-        *ret_limit = v2_effective_max(h);
+        *ret_limit = v2_effective_max(h, NULL, 0);
         r = read_u64_at(h->own_fd, "memory.current", &used);
         read_key_at(h->own_fd, "memory.stat", "inactive_file", &inactive);
     } else {
@@ -1240,12 +1246,78 @@ int cgroups_pressure_fd(const struct cgroups *c, const char *trigger, struct err
     return fd;
 }
 
-int cgroup_set_protection(struct cgroup *g, uint64_t low, struct err *e) {
+int cgroup_set_protection(struct cgroup *g, uint64_t min, struct err *e) {
     char text[24];
     if (g->c->version != 2)
         return -EOPNOTSUPP;
-    limit_text(low, "0", text, sizeof text);
-    return group_write(g, CTRL_MEMORY, "memory.low", text, e);
+    limit_text(min, "0", text, sizeof text);
+    return group_write(g, CTRL_MEMORY, "memory.min", text, e);
+}
+
+int cgroups_protect(const struct cgroups *c, uint64_t daemon_min, uint64_t groups_min, struct err *e) {
+    char text[24];
+    if (c->version != 2)
+        return -EOPNOTSUPP;
+    const struct hierarchy *h = &c->h[0];
+    /* The instance's own claim bounds what its children get; it claims what they claim, no more: with
+     * memory_recursiveprot (systemd mounts cgroup2 so) a parent's unclaimed protection spreads to
+     * every child, the cached apps too. */
+    snprintf(text, sizeof text, "%" PRIu64, daemon_min + groups_min);
+    int r = write_at(h->dir_fd, "memory.min", text);
+    if (r < 0)
+        return err_set(e, r, "cgroup %s/memory.min: %s", h->path, strerror(-r));
+    snprintf(text, sizeof text, "%" PRIu64, daemon_min);
+    r = write_at(c->daemon_fd, "memory.min", text);
+    if (r < 0)
+        return err_set(e, r, "cgroup %s/" DAEMON_LEAF "/memory.min: %s", h->path, strerror(-r));
+    return 0;
+}
+
+int cgroups_apps_current(const struct cgroups *c, uint64_t *ret) {
+    if (c->version != 2)
+        return -EOPNOTSUPP;
+    return read_u64_at(c->h[0].dir_fd, "memory.current", ret);
+}
+
+int cgroups_apps_set_high(const struct cgroups *c, uint64_t high, struct err *e) {
+    char text[24];
+    if (c->version != 2)
+        return -EOPNOTSUPP;
+    limit_text(high, "max", text, sizeof text);
+    int r = write_at(c->h[0].dir_fd, "memory.high", text);
+    return r < 0 ? err_set(e, r, "cgroup %s/memory.high: %s", c->h[0].path, strerror(-r)) : 0;
+}
+
+int cgroups_apps_events_fd(const struct cgroups *c, struct err *e) {
+    if (c->version != 2)
+        return -EOPNOTSUPP;
+    /* .local: the instance's own crossings, not every app's of its own budget (memory.events counts those too). */
+    int fd = openat(c->h[0].dir_fd, "memory.events.local", O_RDONLY | O_NONBLOCK | O_CLOEXEC | O_NOFOLLOW);
+    return fd < 0 ? err_set(e, -errno, "cgroup %s/memory.events.local: %s", c->h[0].path, strerror(errno)) : fd;
+}
+
+int cgroups_device_events_fd(const struct cgroups *c, struct err *e) {
+    char where[PATH_MAX], path[PATH_MAX + 32];
+    if (c->version != 2)
+        return -EOPNOTSUPP;
+    if (v2_effective_max(&c->h[0], where, sizeof where) == UINT64_MAX)
+        return -ENOENT;
+    snprintf(path, sizeof path, "%s/memory.events.local", where);
+    int fd = open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC);
+    return fd < 0 ? err_set(e, -errno, "%s: %s", path, strerror(errno)) : fd;
+}
+
+int cgroups_events_count(int fd, const char *key, uint64_t *ret) {
+    struct key_search k = {.key = key};
+    if (lseek(fd, 0, SEEK_SET) < 0)
+        return -errno;
+    int r = each_line(fd, key_line, &k);
+    if (r < 0)
+        return r;
+    if (r == 0)
+        return -ENODATA;
+    *ret = k.value;
+    return 0;
 }
 
 int cgroups_device_refaults(const struct cgroups *c, uint64_t *ret) {

@@ -201,5 +201,40 @@ int cgroups_vmpressure_eventfd(const struct cgroups *c, const char *level, struc
  */
 int cgroups_pressure_fd(const struct cgroups *c, const char *trigger, struct err *e);
 
-/* v2: memory.low of the group (protection from reclaim while the device has memory elsewhere); -EOPNOTSUPP on v1. */
-int cgroup_set_protection(struct cgroup *g, uint64_t low, struct err *e);
+/*
+ * v2: memory.min of the group: up to min bytes of it are never reclaimed for others (the
+ * foreground app's working set). -EOPNOTSUPP on v1, which has no such protection. A group's
+ * protection counts only as far as its parent's reaches: see cgroups_protect.
+ */
+int cgroup_set_protection(struct cgroup *g, uint64_t min, struct err *e);
+
+/*
+ * v2: memory.min of slated's daemon leaf (slated protects itself), and of the instance folder: the
+ * daemon's plus groups_min, what the groups beneath claim together (their protection reaches no
+ * further than their parent's). The instance in turn is protected only as far as slated's own cgroup
+ * is (systemd: MemoryMin= on slated's unit; the root cgroup's children need nothing). -EOPNOTSUPP on v1.
+ */
+int cgroups_protect(const struct cgroups *c, uint64_t daemon_min, uint64_t groups_min, struct err *e);
+
+/*
+ * v2: a tripwire for the memory manager. The instance folder is the common parent of every group
+ * and of slated itself: cgroups_apps_current reads its memory.current; cgroups_apps_set_high sets
+ * its memory.high (UINT64_MAX: max), above what it uses, so that crossing it counts a "high" event
+ * in its memory.events.local (its own, not its groups' events), whose fd (cgroups_apps_events_fd, the
+ * caller's) reports EPOLLPRI when a count there changes, until it is read again (cgroups_events_count).
+ * Crossing it also makes the task that allocated reclaim from the groups beneath, as any memory.high
+ * does: lift it at once. -EOPNOTSUPP on v1.
+ */
+int cgroups_apps_current(const struct cgroups *c, uint64_t *ret);
+int cgroups_apps_set_high(const struct cgroups *c, uint64_t high, struct err *e);
+int cgroups_apps_events_fd(const struct cgroups *c, struct err *e);
+
+/*
+ * v2: memory.events.local of the cgroup whose memory.max confines the device (<own> or an ancestor),
+ * whose "max" counts each time the device reached its limit (an app's own cap does not count): the
+ * kernel reclaims there, and kills next. -ENOENT when nothing confines it, -EOPNOTSUPP on v1.
+ */
+int cgroups_device_events_fd(const struct cgroups *c, struct err *e);
+
+/* The count of key ("high", "max") in the memory.events(.local) open at fd, read from its start. */
+int cgroups_events_count(int fd, const char *key, uint64_t *ret);

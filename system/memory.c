@@ -24,14 +24,25 @@
 #define KILL_FLOOR (16ULL << 20)
 #define FULL_STALL_US 1000000ULL /* a full stall this recent counts as critical */
 #define RECLAIM_CHECK_US 20000ULL /* reclaim events closer than this are one */
+#define TRIPWIRE_MIN (4ULL << 20) /* v2: a tripwire closer than this to the use now would trip at once */
+#define WATCH_US 50000ULL         /* v2: while free memory falls, how often the manager looks */
+#define CALM_US 500000ULL         /* v2: free memory that has not fallen for this long: back to the tripwire */
+#define FALL_MIN (1ULL << 20)     /* v2: less than this is not a fall */
+#define TRIPPED_US 20000ULL       /* v2: from a crossing of the tripwire to the look it calls for */
+#define DAEMON_MIN (16ULL << 20)  /* v2: slated's own memory (and page cache) never reclaimed, up to this */
 
 struct memmgr {
     struct slated *s;
     struct memmgr_config cfg;
-    struct loop_source *psi_some, *psi_full, *device, *reclaim, *recheck;
-    int psi_some_fd, psi_full_fd, device_fd, reclaim_fd;
+    struct loop_source *psi_some, *psi_full, *device, *reclaim, *recheck, *tripwire, *device_max;
+    int psi_some_fd, psi_full_fd, device_fd, reclaim_fd, tripwire_fd, device_max_fd;
     uint64_t last_check_us;
     uint64_t thresholds[2]; /* v1: the device's usage at its trim and kill lines */
+    uint64_t tripwire_high;  /* v2: the apps' memory.high now; UINT64_MAX: none */
+    uint64_t device_max_hits; /* v2: times the device reached its limit, when last read */
+    uint64_t claimed;        /* v2: the protection the foreground apps claim (the instance's memory.min) */
+    bool watching;           /* v2: looking every WATCH_US while free memory falls */
+    uint64_t watch_free, watch_us; /* the lowest free memory seen while watching, and when it last fell */
     struct unit *victim;   /* killed, its memory not yet back */
     bool pressure;         /* below the trim line: rechecking */
     bool trimmed;          /* this episode's trims were sent */
@@ -86,6 +97,7 @@ static int oom_adj_of(enum importance i) {
 }
 
 void memmgr_rank(struct slated *s) {
+    uint64_t claimed = 0;
     for (struct unit *u = s->units; u; u = u->next) {
         enum importance imp = unit_importance(u);
         if (imp == IMP_NONE)
@@ -104,13 +116,18 @@ void memmgr_rank(struct slated *s) {
             }
             close(fd);
         }
-        /* v2: the foreground app's memory is protected from reclaim aimed elsewhere (v1 has no such knob). */
+        /* v2: the foreground app's memory is never reclaimed for others, its code and data alike: what
+         * reclaim finds elsewhere is what the user does not see (v1 has no such knob). */
         if (u->cg) {
             bool fg = imp == IMP_FOREGROUND;
             if (fg != u->protected_mem && cgroup_set_protection(u->cg, fg ? u->budget : 0, NULL) == 0)
                 u->protected_mem = fg;
+            claimed += u->protected_mem ? u->budget : 0;
         }
     }
+    struct memmgr *m = s->mem;
+    if (m && claimed != m->claimed && cgroups_protect(s->cgroups, DAEMON_MIN, claimed, NULL) == 0)
+        m->claimed = claimed;
 }
 
 /* ---- deciding ---- */
@@ -202,8 +219,49 @@ static bool thrashing(struct memmgr *m, uint64_t total) {
     return fast;
 }
 
+/*
+ * v2 has no usage threshold. The apps' common parent gets a memory.high where their use brings the
+ * device's free memory down to line (0: none), and its memory.events.local says when they got there.
+ * Crossing it makes each allocation that follows reclaim from the apps (the foreground app's
+ * protected memory aside) until it is lifted, which on_tripwire does at once. Memory the apps do not
+ * use (another process, the kernel) moves the line only at the next event, PSI's included.
+ */
+static void arm_tripwire(struct memmgr *m, uint64_t free_b, uint64_t line) {
+    uint64_t cur, high = UINT64_MAX;
+    if (!m->tripwire)
+        return;
+    if (line && cgroups_apps_current(m->s->cgroups, &cur) == 0)
+        high = cur + (free_b > line + TRIPWIRE_MIN ? free_b - line : TRIPWIRE_MIN);
+    if (high != m->tripwire_high && cgroups_apps_set_high(m->s->cgroups, high, NULL) == 0)
+        m->tripwire_high = high;
+}
+
+/*
+ * v2: each crossing of the tripwire costs the allocating app a reclaim pass, and a kill brings memory
+ * back above the trim line for the growing app to cross again. So from the crossing on, the manager
+ * looks every WATCH_US for as long as free memory keeps falling, kills included, and arms the tripwire
+ * again once it has not fallen for CALM_US: one crossing an episode, not two a kill. It starts just
+ * above the trim line too (near): the apps' use and the device's free memory do not move quite in step,
+ * and a tripwire set again a little further would only be crossed again. Returns whether it is watching.
+ */
+static bool watch_fall(struct memmgr *m, uint64_t free_b, bool near) {
+    uint64_t now = now_us();
+    if (!m->tripwire || (!m->watching && !near))
+        return false;
+    if (!m->watching || free_b + FALL_MIN <= m->watch_free) {
+        m->watching = true;
+        m->watch_free = free_b;
+        m->watch_us = now;
+    } else if (free_b > m->watch_free) {
+        m->watch_free = free_b; /* memory came back (a kill): a fall is measured from here */
+    } else if (now - m->watch_us >= CALM_US) {
+        m->watching = false;
+    }
+    return m->watching;
+}
+
 static void check(struct memmgr *m) {
-    uint64_t free_b, total;
+    uint64_t free_b, total, next = 0;
     if (m->cfg.disabled || m->victim || m->s->shutting_down || device_free(m, &free_b, &total) < 0)
         return;
     m->last_check_us = now_us();
@@ -213,39 +271,45 @@ static void check(struct memmgr *m) {
         trim_line = TRIM_FLOOR;
     if (kill_line < KILL_FLOOR)
         kill_line = KILL_FLOOR;
-    if (free_b >= trim_line) {
-        if (m->pressure) {
+    bool short_of = free_b < trim_line;
+    bool critical = short_of && (thrashing(m, total) || free_b < kill_line || now_us() - m->last_full_us < FULL_STALL_US);
+    if (watch_fall(m, free_b, free_b < trim_line + TRIPWIRE_MIN))
+        next = WATCH_US;
+    arm_tripwire(m, free_b, next || critical ? 0 : short_of ? kill_line : trim_line);
+    if (!short_of) {
+        if (m->pressure)
             slated_log(m->s, "memory: relieved (%" PRIu64 " MiB free of %" PRIu64 " MiB)", free_b >> 20, total >> 20);
-            spares_hold(m->s, false);
-        }
         m->pressure = m->trimmed = false;
         m->refaults_us = 0;
-        loop_timer_stop(m->recheck);
-        return;
-    }
-    if (!m->pressure) {
-        slated_log(m->s, "memory: short (%" PRIu64 " MiB free of %" PRIu64 " MiB)", free_b >> 20, total >> 20);
-        spares_hold(m->s, true);
-    }
-    m->pressure = true;
-    bool critical = thrashing(m, total) || free_b < kill_line || now_us() - m->last_full_us < FULL_STALL_US;
-    if (!m->trimmed) {
-        send_trims(m, critical ? TRIM_CRITICAL : TRIM_MODERATE);
-        m->trimmed = true;
-    } else if (critical) {
-        struct unit *u = pick_victim(m->s);
-        if (u)
-            kill_victim(m, u, free_b, total);
-        else
-            slated_log(m->s, "memory: %" PRIu64 " MiB free and nothing left to reclaim but the foreground app",
-                       free_b >> 20);
     } else {
-        /* Short, trimmed, not critical: wait for an event (the kill line's threshold, reclaim, a stall, the
-         * trim line crossed back) rather than look every 100 ms at a device that may stay like this. */
-        loop_timer_stop(m->recheck);
-        return;
+        if (!m->pressure)
+            slated_log(m->s, "memory: short (%" PRIu64 " MiB free of %" PRIu64 " MiB)", free_b >> 20, total >> 20);
+        m->pressure = true;
+        /* Trimmed and not critical: no look for its own sake, but the next event (the kill line's threshold
+         * or tripwire, reclaim, a stall, the trim line crossed back): a device may stay like this for long. */
+        if (!m->trimmed) {
+            send_trims(m, critical ? TRIM_CRITICAL : TRIM_MODERATE);
+            m->trimmed = true;
+            next = RECHECK_US;
+        } else if (critical) {
+            struct unit *u = pick_victim(m->s);
+            if (u)
+                kill_victim(m, u, free_b, total);
+            else
+                slated_log(m->s, "memory: %" PRIu64 " MiB free and nothing left to reclaim but the foreground app",
+                           free_b >> 20);
+            next = RECHECK_US;
+        }
+        if (next && m->watching)
+            next = WATCH_US;
     }
-    loop_timer_set(m->recheck, RECHECK_US);
+    /* A spare sandbox is a convenience: none while memory is short or still falling (a kill's relief
+     * comes and goes while an app grows). */
+    spares_hold(m->s, m->pressure || m->watching);
+    if (next)
+        loop_timer_set(m->recheck, next);
+    else
+        loop_timer_stop(m->recheck);
 }
 
 static int on_recheck(struct loop_source *src, void *userdata) {
@@ -263,6 +327,39 @@ static int on_psi(struct loop_source *src, int fd, uint32_t events, void *userda
     }
     if (src == m->psi_full)
         m->last_full_us = now_us();
+    check(m);
+    return 0;
+}
+
+/*
+ * The apps crossed the tripwire: read the file (or it stays ready), lift the tripwire, and look a
+ * little later. The app that crossed it is in the middle of a reclaim pass, which counts as its
+ * stall until it ends: on a busy CPU, the trims, spares and kills a look may bring would lengthen it.
+ */
+static int on_tripwire(struct loop_source *src, int fd, uint32_t events, void *userdata) {
+    struct memmgr *m = userdata;
+    uint64_t count;
+    (void)src;
+    (void)events;
+    (void)cgroups_events_count(fd, "high", &count);
+    if (m->tripwire_high == UINT64_MAX) /* a notice of a crossing already seen (the kernel spaces them out) */
+        return 0;
+    if (cgroups_apps_set_high(m->s->cgroups, UINT64_MAX, NULL) == 0)
+        m->tripwire_high = UINT64_MAX;
+    loop_timer_set(m->recheck, TRIPPED_US);
+    return 0;
+}
+
+/* The device reached its limit (v2): the kernel reclaims there and kills next. As critical as a full stall. */
+static int on_device_max(struct loop_source *src, int fd, uint32_t events, void *userdata) {
+    struct memmgr *m = userdata;
+    uint64_t count;
+    (void)src;
+    (void)events;
+    if (cgroups_events_count(fd, "max", &count) == 0 && count != m->device_max_hits) {
+        m->device_max_hits = count;
+        m->last_full_us = now_us();
+    }
     check(m);
     return 0;
 }
@@ -333,6 +430,16 @@ static int psi_trigger(const char *path, const char *trigger) {
     return fd;
 }
 
+/*
+ * A stall is seen sooner in a shorter window: 500 ms ones need CAP_SYS_RESOURCE (before Linux 6.5 any
+ * trigger does); without it, the 2 s windows an unprivileged process may ask for.
+ */
+static int psi_trigger_fine(const char *path, const char *fine, const char *coarse, bool *ret_fine) {
+    int fd = psi_trigger(path, fine);
+    *ret_fine = fd >= 0;
+    return fd >= 0 ? fd : psi_trigger(path, coarse);
+}
+
 static void watch(struct memmgr *m, int fd, uint32_t events, loop_io_fn fn, struct loop_source **src, int *slot) {
     *slot = fd;
     if (fd >= 0 && loop_add_io(m->s->loop, fd, events, fn, m, src) < 0) {
@@ -341,8 +448,14 @@ static void watch(struct memmgr *m, int fd, uint32_t events, loop_io_fn fn, stru
     }
 }
 
-/* slated protects itself: the kernel's OOM killer never picks it, and what it touched stays in memory. */
-static void protect_self(struct slated *s) {
+/*
+ * slated protects itself: the kernel's OOM killer never picks it, what it touched stays in memory,
+ * and on v2 its daemon leaf's memory.min keeps the rest (page cache it reads, such as the database)
+ * from reclaim too. v1 has no memory.min: the locked pages are what it gets there.
+ */
+static void protect_self(struct memmgr *m) {
+    struct slated *s = m->s;
+    struct err e = {0};
     int fd = open("/proc/self/oom_score_adj", O_WRONLY | O_CLOEXEC);
     if (fd < 0 || write(fd, "-1000", 5) != 5)
         slated_log(s, "memory: cannot set slated's OOM score (needs CAP_SYS_RESOURCE): %s", strerror(errno));
@@ -351,19 +464,40 @@ static void protect_self(struct slated *s) {
     /* MCL_ONFAULT: pages are locked as they are touched, so locking does not grow what slated holds. */
     if (mlockall(MCL_CURRENT | MCL_FUTURE | MCL_ONFAULT) < 0)
         slated_log(s, "memory: cannot lock slated in memory: %s", strerror(errno));
+    int r = cgroups_protect(s->cgroups, DAEMON_MIN, 0, &e);
+    if (r < 0 && r != -EOPNOTSUPP)
+        slated_log(s, "memory: cannot protect slated's memory: %s", e.msg);
+}
+
+/* v2: the tripwire on the apps' common parent, and the device's limit hits when a cgroup confines it. */
+static void watch_v2(struct memmgr *m, bool confined) {
+    struct err e = {0};
+    int fd = cgroups_apps_events_fd(m->s->cgroups, &e);
+    if (fd >= 0 && cgroups_apps_set_high(m->s->cgroups, UINT64_MAX, &e) == 0)
+        watch(m, fd, EPOLLPRI, on_tripwire, &m->tripwire, &m->tripwire_fd);
+    else if (fd >= 0)
+        close(fd);
+    if (!confined)
+        return;
+    fd = cgroups_device_events_fd(m->s->cgroups, &e);
+    if (fd >= 0 && cgroups_events_count(fd, "max", &m->device_max_hits) == 0)
+        watch(m, fd, EPOLLPRI, on_device_max, &m->device_max, &m->device_max_fd);
+    else if (fd >= 0)
+        close(fd);
 }
 
 int memmgr_start(struct slated *s, const struct memmgr_config *cfg) {
     struct memmgr *m = calloc(1, sizeof *m);
     struct err e = {0};
-    uint64_t limit, used;
+    uint64_t limit = UINT64_MAX, used;
     if (!m)
         return -ENOMEM;
     m->s = s;
     m->cfg = *cfg;
-    m->psi_some_fd = m->psi_full_fd = m->device_fd = m->reclaim_fd = -1;
+    m->psi_some_fd = m->psi_full_fd = m->device_fd = m->reclaim_fd = m->tripwire_fd = m->device_max_fd = -1;
+    m->tripwire_high = UINT64_MAX;
     s->mem = m;
-    protect_self(s);
+    protect_self(m);
     if (cfg->disabled) {
         slated_log(s, "memory: manager off: the kernel alone handles memory pressure");
         return 0;
@@ -371,11 +505,12 @@ int memmgr_start(struct slated *s, const struct memmgr_config *cfg) {
     if (loop_add_timer(s->loop, 0, on_recheck, m, &m->recheck) < 0)
         return -ENOMEM;
     loop_timer_stop(m->recheck);
-    /* 2 s windows: the shortest a process without CAP_SYS_RESOURCE may ask for (containers often lack it). */
-    watch(m, psi_trigger("/proc/pressure/memory", "some 150000 2000000"), EPOLLPRI, on_psi, &m->psi_some,
-          &m->psi_some_fd);
-    watch(m, psi_trigger("/proc/pressure/memory", "full 100000 2000000"), EPOLLPRI, on_psi, &m->psi_full,
-          &m->psi_full_fd);
+    /* A "some" stall only makes the manager look; a "full" one (every task waiting) counts as critical. */
+    bool fine;
+    watch(m, psi_trigger_fine("/proc/pressure/memory", "some 50000 500000", "some 150000 2000000", &fine), EPOLLPRI,
+          on_psi, &m->psi_some, &m->psi_some_fd);
+    watch(m, psi_trigger_fine("/proc/pressure/memory", "full 50000 500000", "full 100000 2000000", &fine), EPOLLPRI,
+          on_psi, &m->psi_full, &m->psi_full_fd);
     /* The device slated confines: thresholds at its trim and kill lines (v1), or its own PSI (v2). */
     if (cgroups_device_memory(s->cgroups, &limit, &used) == 0 && limit != UINT64_MAX) {
         uint64_t trim = cfg->trim_free ? cfg->trim_free : limit / 5, kill = cfg->kill_free ? cfg->kill_free : limit / 10;
@@ -394,13 +529,17 @@ int memmgr_start(struct slated *s, const struct memmgr_config *cfg) {
                   &m->reclaim_fd);
         } else {
             m->thresholds[0] = m->thresholds[1] = 0; /* v2: no thresholds to re-arm */
-            watch(m, cgroups_pressure_fd(s->cgroups, "some 150000 2000000", &e), EPOLLPRI, on_psi, &m->device,
-                  &m->device_fd);
+            fd = cgroups_pressure_fd(s->cgroups, "some 50000 500000", NULL);
+            watch(m, fd >= 0 ? fd : cgroups_pressure_fd(s->cgroups, "some 150000 2000000", &e), EPOLLPRI, on_psi,
+                  &m->device, &m->device_fd);
         }
     }
-    slated_log(s, "memory: manager on (%s%s%s; device %s)", m->psi_some ? "PSI" : "no PSI",
-               m->device ? ", device threshold" : "", m->reclaim ? ", device reclaim" : "",
-               limit != UINT64_MAX ? "confined by its cgroup" : "is the machine");
+    if (cgroups_version(s->cgroups) == 2)
+        watch_v2(m, limit != UINT64_MAX);
+    slated_log(s, "memory: manager on (%s%s%s%s%s%s; device %s)", m->psi_some ? "PSI" : "no PSI",
+               m->psi_some && fine ? " in 500 ms windows" : "", m->device ? ", device threshold" : "",
+               m->reclaim ? ", device reclaim" : "", m->tripwire ? ", apps' tripwire" : "",
+               m->device_max ? ", device limit hits" : "", limit != UINT64_MAX ? "confined by its cgroup" : "is the machine");
     check(m); /* already short at start? */
     return 0;
 }
@@ -414,7 +553,11 @@ void memmgr_stop(struct slated *s) {
     loop_source_remove(m->device);
     loop_source_remove(m->reclaim);
     loop_source_remove(m->recheck);
-    int fds[] = {m->psi_some_fd, m->psi_full_fd, m->device_fd, m->reclaim_fd};
+    loop_source_remove(m->tripwire);
+    loop_source_remove(m->device_max);
+    if (m->tripwire)
+        (void)cgroups_apps_set_high(s->cgroups, UINT64_MAX, NULL);
+    int fds[] = {m->psi_some_fd, m->psi_full_fd, m->device_fd, m->reclaim_fd, m->tripwire_fd, m->device_max_fd};
     for (size_t i = 0; i < sizeof fds / sizeof *fds; i++)
         if (fds[i] >= 0)
             close(fds[i]);

@@ -27,12 +27,17 @@ enum importance unit_importance(const struct unit *u);
 
 /*
  * The manager wakes only for events: PSI triggers on the machine's memory
- * pressure (/proc/pressure/memory) and, for the device slated's own cgroup
- * confines, usage thresholds at its trim and kill lines and its reclaim
- * (cgroup v1: cgroup.event_control, memory.pressure_level), or that cgroup's
- * own PSI trigger (v2). While memory is critical it looks again every 100 ms;
- * short but trimmed and above the kill line, it waits for the next event; a
- * calm device costs no wake-up at all.
+ * pressure (/proc/pressure/memory; 500 ms windows with CAP_SYS_RESOURCE, 2 s
+ * without) and, for the device slated's own cgroup confines, usage thresholds
+ * at its trim and kill lines and its reclaim (cgroup v1: cgroup.event_control,
+ * memory.pressure_level), or on v2 that cgroup's own PSI trigger and its limit
+ * hits. On v2 a tripwire stands in for the thresholds: a memory.high on the
+ * apps' common parent at the trim or kill line, lifted as soon as it is crossed
+ * (crossing it costs the allocating app a reclaim pass); from then on the
+ * manager looks every 50 ms while free memory keeps falling, and sets the
+ * tripwire again once it has stopped for half a second. While memory is
+ * critical it looks again every 100 ms; short but trimmed and above the kill
+ * line, it waits for the next event; a calm device costs no wake-up at all.
  *
  * Below the trim line (free memory under 20% of the device, at least 32 MiB) the
  * background apps get trim-memory; below the kill line (10%, at least 16 MiB),
@@ -51,5 +56,8 @@ int memmgr_start(struct slated *s, const struct memmgr_config *cfg);
 void memmgr_stop(struct slated *s);
 /* A unit ended: if it was the victim, its memory is back; look again. */
 void memmgr_unit_ended(struct slated *s, struct unit *u);
-/* The importance of units changed (lifecycle): update their OOM scores and protection. */
+/*
+ * The importance of units changed (lifecycle): update their OOM scores and, on
+ * v2, their protection (memory.min: the foreground app's budget).
+ */
 void memmgr_rank(struct slated *s);

@@ -45,6 +45,13 @@ struct text_style {
 /* Loads the fonts and libraries on first use; 0 or a negative errno with one line in e. */
 int text_init(struct err *e);
 
+/*
+ * Every file text reads, for slated to bind into each sandbox: the fonts (a
+ * glyph's face is its index here), then libthai's word list. Static; *ret_n
+ * is their number.
+ */
+const char *const *text_files(size_t *ret_n);
+
 struct text_layout;
 
 /*
@@ -69,3 +76,15 @@ void text_layout_draw(const struct text_layout *l, struct surface *s, int x, int
 /* Editing (text fields): the byte offset nearest to point x, y (relative to the layout), and the caret's box at offset. */
 size_t text_layout_hit(const struct text_layout *l, int x, int y);
 struct rect text_layout_caret(const struct text_layout *l, size_t offset);
+
+/* One shaped glyph of a layout, where it is drawn. */
+struct text_glyph {
+    uint32_t id;     /* in its face */
+    uint16_t face;   /* index in text_files() */
+    uint16_t line;
+    int32_t x, y;    /* its origin on the baseline, from the layout's top-left */
+    uint32_t offset; /* byte offset of the first character of its cluster */
+};
+
+/* The glyphs, line by line and left to right on each (tests, tools); owned by the layout. */
+size_t text_layout_glyphs(const struct text_layout *l, const struct text_glyph **ret);

@@ -12,6 +12,7 @@
 
 #include <cmocka.h>
 
+#include "golden.h"
 #include "text.h"
 
 static const struct text_style body = {.size = 17, .weight = FONT_REGULAR, .line_height = 24};
@@ -617,6 +618,57 @@ static void test_weights(void **state) {
     assert_int_equal(ink(FONT_MEDIUM), medium);
 }
 
+/* The five scripts, the weights, an icon, a wrapped paragraph with an ellipsis: what text looks like, pixel for pixel.
+ */
+static void test_golden_sampler(void **state) {
+    (void)state;
+    enum { SW = 360, SH = 330 };
+    static uint32_t px[SW * SH];
+    for (size_t i = 0; i < SW * SH; i++)
+        px[i] = 0xFFFAFAFC;
+    struct surface s = surface_wrap(px, SW, SH, SW);
+    struct {
+        const char *text;
+        struct text_style style;
+        int max_width;
+        unsigned max_lines;
+        enum text_align align;
+    } rows[] = {
+        {"Settings", {.size = 22, .weight = FONT_BOLD, .line_height = 28}, 0, 1, TEXT_START},
+        {"Wi-Fi · Connected to Home-5G", {.size = 17, .weight = FONT_MEDIUM, .line_height = 24}, 0, 1, TEXT_START},
+        {"Ελληνικά, Кириллица, Latin", body, 0, 1, TEXT_START},
+        {"مرحبا بالعالم (123)", body, 340, 1, TEXT_START},
+        {"שלום עולם, Slate 4", body, 340, 1, TEXT_START},
+        {"नमस्ते दुनिया, क्षत्रिय", body, 0, 1, TEXT_START},
+        {"สวัสดีครับ ภาษาไทย", body, 0, 1, TEXT_START},
+        {"home settings wifi", {.size = 24, .line_height = 24, .icon = true}, 0, 1, TEXT_START},
+        {"A longer paragraph wraps at spaces and ends with an ellipsis when it runs out of lines, as this one does.",
+         {.size = 14, .weight = FONT_REGULAR, .line_height = 20},
+         340,
+         2,
+         TEXT_CENTER},
+    };
+    int y = 10;
+    for (size_t i = 0; i < sizeof rows / sizeof *rows; i++) {
+        const char *t = rows[i].text;
+        /* The icon font draws one name a layout: the three names side by side. */
+        for (int x = 10; *t; x += 32) {
+            size_t len = rows[i].style.icon ? strcspn(t, " ") : strlen(t);
+            struct text_layout *l =
+                text_layout(t, len, &rows[i].style, rows[i].max_width, rows[i].max_lines, rows[i].align);
+            assert_non_null(l);
+            text_layout_draw(l, &s, x, y, 0xFF1B1C1F);
+            int w, h;
+            text_layout_size(l, &w, &h);
+            text_layout_free(l);
+            t += len + (t[len] == ' ');
+            if (!*t)
+                y += h + 8;
+        }
+    }
+    golden_check(&s, "text-sampler");
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_files_and_init),
@@ -641,6 +693,7 @@ int main(void) {
         cmocka_unit_test(test_draw_in_box),
         cmocka_unit_test(test_draw_colour_and_clip),
         cmocka_unit_test(test_weights),
+        cmocka_unit_test(test_golden_sampler),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -142,6 +142,18 @@ int main(void) {
     if (f)
         fclose(f);
     say("cgroup2 controllers: %s", buf);
+    /* What decides how reclaim and page faults behave, for the record. */
+    static const char *const knobs[] = {"/sys/kernel/mm/lru_gen/enabled", "/sys/kernel/mm/transparent_hugepage/enabled",
+                                        "/sys/kernel/mm/transparent_hugepage/defrag", "/proc/sys/vm/min_free_kbytes"};
+    for (size_t i = 0; i < sizeof knobs / sizeof *knobs; i++) {
+        f = fopen(knobs[i], "re");
+        buf[0] = '\0';
+        if (f && fgets(buf, sizeof buf, f))
+            buf[strcspn(buf, "\n")] = '\0';
+        if (f)
+            fclose(f);
+        say("%s: %s", knobs[i], f ? buf : "(none)");
+    }
 
     f = fopen("/bench/runs", "re");
     if (!f) {

@@ -27,8 +27,9 @@
  *   idle       the manager's context switches (every thread) over --idle-s seconds after the
  *              load, with the apps still there, then again once they are gone; its VmRSS and Pss
  *
- * Output: "app ..." (how each app ended), "log ..." (what the manager said about memory and kills),
- * "stall ..." (each time the foreground app's PSI full grew: when, how much), then the "result" line.
+ * Output: "app ..." (how each app ended), "log ..." (what the manager said about memory and kills;
+ * slated's with t_ms, since the foreground app started), "stall ..." (each time the foreground app's
+ * PSI full grew: when, how much), then the "result" line.
  * Built static: the same binary runs on the host and as a child of the guest's init.
  * Fails (exit 1) only when the run cannot be made; an app killed is a result, not a failure.
  */
@@ -673,6 +674,7 @@ static bool fg_alive(void) {
 #define MAX_STALLS 64
 
 struct measure {
+    uint64_t t0_real; /* CLOCK_REALTIME at t0, for slated's log times */
     uint64_t t0, onset, done, died, stall_last;
     uint64_t stall_at[MAX_STALLS], stall_us[MAX_STALLS]; /* when the foreground app stalled, and how long */
     int n_stalls;
@@ -748,6 +750,9 @@ static void run_load(struct measure *m) {
          device_free() >> 20, device_total >> 20);
 
     /* The foreground app, and the device watched until it is done or dead. */
+    struct timespec real;
+    clock_gettime(CLOCK_REALTIME, &real);
+    m->t0_real = (uint64_t)real.tv_sec * 1000000 + (uint64_t)real.tv_nsec / 1000;
     m->t0 = now_us();
     if (with_slated)
         slated_start_app(&fg);
@@ -849,19 +854,59 @@ static uint64_t idle_switches(void) {
     return switches(manager) - before;
 }
 
-/* What the manager said about memory and kills, for the record (lines starting "log "). */
-static void show_log(void) {
-    static const char *const words[] = {"memory", "killing", "sending SIG", "escalating", "low memory", NULL};
+static const char *const log_words[] = {"memory", "killing", "sending SIG", "escalating", "low memory", NULL};
+
+static bool log_worthy(const char *line) {
+    for (int i = 0; log_words[i]; i++)
+        if (strstr(line, log_words[i]))
+            return true;
+    return false;
+}
+
+/* A `slate logs` line's time (2026-12-03T07:57:00.123Z) in µs since the epoch, *ret_rest what follows; 0 if none. */
+static uint64_t log_time_us(const char *line, const char **ret_rest) {
+    struct tm tm = {0};
+    unsigned msec;
+    int n = 0;
+    if (sscanf(line, "%4d-%2d-%2dT%2d:%2d:%2d.%3uZ %n", &tm.tm_year, &tm.tm_mon, &tm.tm_mday, &tm.tm_hour, &tm.tm_min,
+               &tm.tm_sec, &msec, &n) != 7 ||
+        n == 0)
+        return 0;
+    tm.tm_year -= 1900;
+    tm.tm_mon -= 1;
+    *ret_rest = line + n;
+    return (uint64_t)timegm(&tm) * 1000000 + msec * 1000ULL;
+}
+
+/*
+ * What the manager said about memory and kills, for the record (lines starting "log "): slated's, from
+ * `slate logs`, with the time since the foreground app started (t0, CLOCK_REALTIME µs); earlyoom's log as it is.
+ */
+static void show_log(uint64_t t0) {
+    if (with_slated) {
+        size_t size = 1 << 20;
+        char *all = malloc(size);
+        char *argv[] = {(char *)o.slate, "--root", (char *)o.root, "logs", NULL};
+        if (!all)
+            die("out of memory");
+        run_capture(argv, all, size);
+        for (char *save = NULL, *line = strtok_r(all, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
+            const char *rest;
+            uint64_t t = log_time_us(line, &rest);
+            if (t && log_worthy(rest))
+                printf("log t_ms=%.0f %s\n", ((double)t - (double)t0) / 1000.0, rest);
+        }
+        free(all);
+        return;
+    }
     FILE *f = fopen(o.log, "re");
     char line[1024];
     while (f && fgets(line, sizeof line, f))
-        for (int i = 0; words[i]; i++)
-            if (strstr(line, words[i])) {
-                printf("log %s", line);
-                if (!strchr(line, '\n'))
-                    putchar('\n');
-                break;
-            }
+        if (log_worthy(line)) {
+            printf("log %s", line);
+            if (!strchr(line, '\n'))
+                putchar('\n');
+        }
     if (f)
         fclose(f);
 }
@@ -1000,7 +1045,7 @@ int main(int argc, char **argv) {
     struct measure m = {0};
     run_load(&m);
     int manager_kills, kills = count_kills(&manager_kills);
-    show_log();
+    show_log(m.t0_real);
     for (int i = 0; i < m.n_stalls; i++) /* the foreground app's stalls, in time since it started */
         printf("stall t_ms=%.0f full_ms=%.1f\n", ms(m.stall_at[i] - m.t0), ms(m.stall_us[i]));
     bool survived = m.done && fg_alive();

@@ -15,6 +15,8 @@
  */
 #define TEXT_MAX_BYTES (64 * 1024)
 #define TEXT_MAX_SIZE 256
+#define TEXT_MAX_LINE_HEIGHT (4 * TEXT_MAX_SIZE)
+#define TEXT_MAX_LINES UINT16_MAX /* a glyph's line is 16 bits */
 #define LAYOUT_CACHE_ENTRIES 512
 #define LAYOUT_CACHE_BYTES (512 * 1024)
 #define LAYOUT_BUCKETS 1024
@@ -50,6 +52,16 @@ const char *const *text_files(size_t *ret_n) {
     *ret_n = sizeof files / sizeof *files;
     return files;
 }
+
+/* A fixed language per script: shaping must not depend on the process's locale. The last is the default. */
+static const struct {
+    hb_script_t script;
+    const char *tag;
+} languages[] = {
+    {HB_SCRIPT_ARABIC, "ar"}, {HB_SCRIPT_HEBREW, "he"},   {HB_SCRIPT_DEVANAGARI, "hi"}, {HB_SCRIPT_THAI, "th"},
+    {HB_SCRIPT_GREEK, "el"},  {HB_SCRIPT_CYRILLIC, "ru"}, {HB_SCRIPT_LATIN, "en"},
+};
+#define N_LANGUAGES (sizeof languages / sizeof *languages)
 
 /* ---- state ---- */
 
@@ -112,6 +124,7 @@ static struct {
     struct face faces[N_FACES];
     hb_buffer_t *buf;
     hb_unicode_funcs_t *ucd;
+    hb_language_t languages[N_LANGUAGES];
     ThBrk *thai;
     bool thai_tried;
     struct text_layout *layout_buckets[LAYOUT_BUCKETS];
@@ -157,6 +170,8 @@ static int load(struct err *e) {
     if (!sym_hb_buffer_allocation_successful(T.buf))
         return err_set(e, -ENOMEM, "out of memory for HarfBuzz's buffer");
     T.ucd = sym_hb_unicode_funcs_get_default();
+    for (size_t i = 0; i < N_LANGUAGES; i++)
+        T.languages[i] = sym_hb_language_from_string(languages[i].tag, -1);
     return 0;
 }
 
@@ -283,19 +298,11 @@ static enum family family_of(hb_script_t s) {
     }
 }
 
-/* A fixed language per script: shaping must not depend on the process's locale. */
 static hb_language_t language_of(hb_script_t s) {
-    const char *tag;
-    switch (s) {
-    case HB_SCRIPT_ARABIC: tag = "ar"; break;
-    case HB_SCRIPT_HEBREW: tag = "he"; break;
-    case HB_SCRIPT_DEVANAGARI: tag = "hi"; break;
-    case HB_SCRIPT_THAI: tag = "th"; break;
-    case HB_SCRIPT_GREEK: tag = "el"; break;
-    case HB_SCRIPT_CYRILLIC: tag = "ru"; break;
-    default: tag = "en"; break;
-    }
-    return sym_hb_language_from_string(tag, -1);
+    size_t i = 0;
+    while (i + 1 < N_LANGUAGES && languages[i].script != s)
+        i++;
+    return T.languages[i];
 }
 
 /* ---- building a layout ---- */
@@ -326,7 +333,8 @@ struct run {
 
 struct work {
     struct text_layout *l;
-    int size, limit; /* limit: the width in 26.6, 0 for none */
+    int size;
+    int64_t limit; /* the width in 26.6, 0 for none */
     bool bold;
     const uint32_t *cp;
     const uint32_t *off; /* byte offset of each code point, and of the end */
@@ -350,6 +358,10 @@ struct work {
     bool full;    /* max_lines reached */
     size_t cap_lines, cap_glyphs, cap_boxes;
 };
+
+static int clamp(int v, int lo, int hi) {
+    return v < lo ? lo : v > hi ? hi : v;
+}
 
 static int px(int64_t v) {
     return (int)((v + 32) >> 6);
@@ -758,7 +770,7 @@ static int emit_line(struct work *w, size_t p0, size_t p1, size_t a, size_t c, s
     line->n_boxes = l->n_boxes - line->box0;
     l->n_lines++;
     w->n_pool = pool_mark;
-    w->full = w->l->max_lines && l->n_lines >= w->l->max_lines;
+    w->full = (w->l->max_lines && l->n_lines >= w->l->max_lines) || l->n_lines >= TEXT_MAX_LINES;
     return 0;
 }
 
@@ -782,10 +794,15 @@ static int paragraph(struct work *w, size_t p0, size_t p1) {
     classify(w, p0, p1);
     if ((r = itemise(w, p0, p1)) < 0)
         return r;
-    if (w->limit && (r = find_breaks(w, p0, p1)) < 0)
+    /* Most paragraphs fit on one line: they need no break opportunities (nor Thai's word list). */
+    int64_t width = 0;
+    for (size_t i = p0; i < p1; i++)
+        width += w->adv[i];
+    bool wraps = w->limit && width > w->limit;
+    if (wraps && (r = find_breaks(w, p0, p1)) < 0)
         return r;
     for (size_t a = p0; a < p1 && !w->full;) {
-        size_t e = w->limit ? line_end(w, a, p1) : p1, c = e;
+        size_t e = wraps ? line_end(w, a, p1) : p1, c = e;
         bool last = w->l->max_lines && w->l->n_lines + 1 == w->l->max_lines;
         if (last && text_left(w, e))
             return emit_line(w, p0, p1, a, ellipsis_cut(w, p0, p1, a), p1, true);
@@ -912,7 +929,7 @@ static int build(struct text_layout *l) {
     int r = decode(&w, l->text, l->len, &cp, &off);
     if (r < 0)
         return r;
-    w.limit = l->style.icon ? 0 : l->max_width * 64;
+    w.limit = l->style.icon ? 0 : (int64_t)l->max_width * 64;
     memset(w.ellipsis_width, -1, sizeof w.ellipsis_width);
     if ((r = alloc_work(&w)) < 0)
         goto out;
@@ -1057,8 +1074,8 @@ struct text_layout *text_layout(const char *utf8, size_t len, const struct text_
     len = utf8 ? capped(utf8, len) : 0;
     utf8 = utf8 ? utf8 : "";
     struct text_style st = *style;
-    st.size = st.size < 1 ? 1 : st.size > TEXT_MAX_SIZE ? TEXT_MAX_SIZE : st.size;
-    st.line_height = st.line_height < 0 ? 0 : st.line_height;
+    st.size = clamp(st.size, 1, TEXT_MAX_SIZE);
+    st.line_height = clamp(st.line_height, 0, TEXT_MAX_LINE_HEIGHT);
     max_width = max_width < 0 ? 0 : max_width;
     uint64_t hash = hash_key(utf8, len, &st, max_width, max_lines, align);
 

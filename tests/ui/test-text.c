@@ -533,6 +533,35 @@ static void test_long_text(void **state) {
     free(s);
 }
 
+/* Whatever the numbers, a layout comes back, sized within the clamps (em 1..256 px, line 0..1024 px). */
+static void test_extremes(void **state) {
+    (void)state;
+    struct text_style styles[] = {
+        {.size = 0, .line_height = -1},
+        {.size = -5},
+        {.size = 100000, .line_height = INT32_MAX},
+        {.size = 17},
+    };
+    int widths[] = {-1, 0, 1, INT32_MAX};
+    for (size_t i = 0; i < sizeof styles / sizeof *styles; i++)
+        for (size_t k = 0; k < sizeof widths / sizeof *widths; k++) {
+            struct text_layout *l = text_layout("Wi-Fi مرحبا", 16, &styles[i], widths[k], 2, TEXT_CENTER);
+            assert_non_null(l);
+            int w, h;
+            text_layout_size(l, &w, &h);
+            assert_true(w >= 0 && w < 20000 && h > 0 && h <= 2 * 1024);
+            text_layout_free(l);
+        }
+    struct text_layout *l = text_layout(NULL, 0, &body, 0, 0, TEXT_START);
+    assert_non_null(l);
+    int w, h;
+    text_layout_size(l, &w, &h);
+    assert_int_equal(w, 0);
+    assert_int_equal(h, 24);
+    text_layout_free(l);
+    text_layout_free(NULL);
+}
+
 /* ---- pixels ---- */
 
 #define W 240
@@ -671,29 +700,18 @@ static void test_golden_sampler(void **state) {
 
 int main(void) {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_files_and_init),
-        cmocka_unit_test(test_arabic_joins),
-        cmocka_unit_test(test_hebrew_rtl),
-        cmocka_unit_test(test_devanagari),
-        cmocka_unit_test(test_thai_marks),
-        cmocka_unit_test(test_thai_word_breaks),
-        cmocka_unit_test(test_mixed_ltr),
-        cmocka_unit_test(test_mixed_rtl),
-        cmocka_unit_test(test_wrap_at_spaces),
-        cmocka_unit_test(test_wrap_long_word),
-        cmocka_unit_test(test_ellipsis),
-        cmocka_unit_test(test_max_lines),
-        cmocka_unit_test(test_alignment),
-        cmocka_unit_test(test_icon_ligature),
-        cmocka_unit_test(test_cache),
-        cmocka_unit_test(test_timings),
-        cmocka_unit_test(test_caret_hit),
-        cmocka_unit_test(test_invalid_utf8),
-        cmocka_unit_test(test_long_text),
-        cmocka_unit_test(test_draw_in_box),
-        cmocka_unit_test(test_draw_colour_and_clip),
-        cmocka_unit_test(test_weights),
-        cmocka_unit_test(test_golden_sampler),
+        cmocka_unit_test(test_files_and_init), cmocka_unit_test(test_arabic_joins),
+        cmocka_unit_test(test_hebrew_rtl),     cmocka_unit_test(test_devanagari),
+        cmocka_unit_test(test_thai_marks),     cmocka_unit_test(test_thai_word_breaks),
+        cmocka_unit_test(test_mixed_ltr),      cmocka_unit_test(test_mixed_rtl),
+        cmocka_unit_test(test_wrap_at_spaces), cmocka_unit_test(test_wrap_long_word),
+        cmocka_unit_test(test_ellipsis),       cmocka_unit_test(test_max_lines),
+        cmocka_unit_test(test_alignment),      cmocka_unit_test(test_icon_ligature),
+        cmocka_unit_test(test_cache),          cmocka_unit_test(test_timings),
+        cmocka_unit_test(test_caret_hit),      cmocka_unit_test(test_invalid_utf8),
+        cmocka_unit_test(test_long_text),      cmocka_unit_test(test_extremes),
+        cmocka_unit_test(test_draw_in_box),    cmocka_unit_test(test_draw_colour_and_clip),
+        cmocka_unit_test(test_weights),        cmocka_unit_test(test_golden_sampler),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -30,18 +30,17 @@
     X(png_get_IHDR) \
     X(png_get_error_ptr) \
     X(png_get_io_ptr) \
+    X(png_get_rowbytes) \
     X(png_read_image) \
     X(png_read_info) \
     X(png_read_update_info) \
     X(png_set_add_alpha) \
-    X(png_set_chunk_cache_max) \
     X(png_set_chunk_malloc_max) \
     X(png_set_expand) \
     X(png_set_gray_to_rgb) \
     X(png_set_interlace_handling) \
     X(png_set_read_fn) \
-    X(png_set_scale_16) \
-    X(png_set_user_limits)
+    X(png_set_scale_16)
 
 #define LIBJPEG_SYMBOLS(X) \
     X(jpeg_CreateDecompress) \

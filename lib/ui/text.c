@@ -163,7 +163,7 @@ static int load(struct err *e) {
     for (unsigned i = 0; i < N_FACES; i++)
         if ((r = load_face(i, e)) < 0)
             return r;
-    /* The word list is read when Thai first needs breaking (it costs 600 KB); here it only has to be there. */
+    /* The word list is read when Thai first wraps (1.5 MB of heap); here it only has to be there. */
     if (access(files[THAI_WORDS], R_OK) < 0)
         return err_set(e, -errno, "cannot read libthai's word list %s: %m", files[THAI_WORDS]);
     T.buf = sym_hb_buffer_create();
@@ -386,7 +386,8 @@ static bool boundary(const struct work *w, size_t i) {
     return (w->flags[i] & (CP_GRAPHEME | CP_CLUSTER)) == (CP_GRAPHEME | CP_CLUSTER);
 }
 
-/* Shape cp[a, b) of paragraph [p0, p1) (the rest is context) into the pool; text NULL: shape cp[a] alone. */
+/* Shape r's cp[a, b) of paragraph [p0, p1) (the rest is context) into the pool; or, given alone, that one character at
+ * a. */
 static int shape(struct work *w, size_t p0, size_t p1, const struct run *r, const uint32_t *alone) {
     hb_buffer_t *buf = T.buf;
     sym_hb_buffer_clear_contents(buf);
@@ -418,7 +419,7 @@ static int shape(struct work *w, size_t p0, size_t p1, const struct run *r, cons
     return 0;
 }
 
-/* Embedding levels (UAX #9's paragraph algorithm); returns whether the paragraph runs right to left. */
+/* Embedding levels (UAX #9's paragraph algorithm), and whether the paragraph runs right to left. */
 static int bidi(struct work *w, size_t p0, size_t p1, bool *ret_rtl) {
     FriBidiStrIndex n = (FriBidiStrIndex)(p1 - p0);
     FriBidiParType dir = FRIBIDI_PAR_ON; /* from the first strong character */

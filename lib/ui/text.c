@@ -336,10 +336,10 @@ struct work {
     int size;
     int64_t limit; /* the width in 26.6, 0 for none */
     bool bold;
-    const uint32_t *cp;
-    const uint32_t *off; /* byte offset of each code point, and of the end */
+    /* Per code point, all in one block. */
+    uint32_t *cp;
+    uint32_t *off; /* the byte offset of each, and of the end */
     size_t n;
-    /* Per code point. */
     FriBidiLevel *level;
     hb_script_t *script;
     uint8_t *face, *flags;
@@ -419,8 +419,23 @@ static int shape(struct work *w, size_t p0, size_t p1, const struct run *r, cons
     return 0;
 }
 
+/* Whether c can turn text right to left: the blocks of the RTL scripts and Arabic numbers, the RTL controls. */
+static bool maybe_rtl(uint32_t c) {
+    return (c >= 0x0590 && c <= 0x08FF) || c == 0x200F || (c >= 0x202A && c <= 0x202E) ||
+           (c >= 0x2066 && c <= 0x2069) || (c >= 0xFB1D && c <= 0xFDFF) || (c >= 0xFE70 && c <= 0xFEFE) ||
+           (c >= 0x10800 && c <= 0x10FFF) || (c >= 0x1E800 && c <= 0x1EFFF);
+}
+
 /* Embedding levels (UAX #9's paragraph algorithm), and whether the paragraph runs right to left. */
 static int bidi(struct work *w, size_t p0, size_t p1, bool *ret_rtl) {
+    size_t i = p0;
+    while (i < p1 && !maybe_rtl(w->cp[i]))
+        i++;
+    if (i == p1) { /* all left to right at level 0, as most text is: no need to ask FriBidi */
+        memset(w->level + p0, 0, p1 - p0);
+        *ret_rtl = false;
+        return 0;
+    }
     FriBidiStrIndex n = (FriBidiStrIndex)(p1 - p0);
     FriBidiParType dir = FRIBIDI_PAR_ON; /* from the first strong character */
     sym_fribidi_get_bidi_types(w->cp + p0, n, w->types);
@@ -817,53 +832,32 @@ static int paragraph(struct work *w, size_t p0, size_t p1) {
     return 0;
 }
 
+/* The per-code-point arrays in one block: the text has at most len code points. */
+static void *alloc_work(struct work *w, size_t len) {
+    size_t n = len + 1,
+           words = 2 * sizeof *w->cp + sizeof *w->script + sizeof *w->adv + sizeof *w->types + sizeof *w->brackets;
+    _Static_assert(sizeof(hb_script_t) == 4 && sizeof(FriBidiCharType) == 4 && sizeof(FriBidiBracketType) == 4,
+                   "4-byte arrays first keep every array aligned");
+    char *block = malloc(n * (words + sizeof *w->level + 3)), *p = block;
+    if (!block)
+        return NULL;
+#define CARVE(field) (w->field = (void *)p, p += n * sizeof *w->field)
+    CARVE(cp), CARVE(off), CARVE(script), CARVE(adv), CARVE(types), CARVE(brackets);
+    CARVE(level), CARVE(face), CARVE(flags), CARVE(breaks);
+#undef CARVE
+    return block;
+}
+
 /* The text as code points (invalid UTF-8 as U+FFFD, tabs as spaces) with each one's byte offset. */
-static int decode(struct work *w, const char *utf8, size_t len, uint32_t **ret_cp, uint32_t **ret_off) {
-    uint32_t *cp = malloc((len + 1) * sizeof *cp), *off = malloc((len + 1) * sizeof *off);
-    if (!cp || !off) {
-        free(cp);
-        free(off);
-        return -ENOMEM;
-    }
+static void decode(struct work *w, const char *utf8, size_t len) {
     size_t n = 0;
     for (size_t i = 0, k; i < len; i += k, n++) {
-        cp[n] = utf8_next((const uint8_t *)utf8 + i, len - i, &k);
-        cp[n] = cp[n] == '\t' ? ' ' : cp[n];
-        off[n] = (uint32_t)i;
+        w->cp[n] = utf8_next((const uint8_t *)utf8 + i, len - i, &k);
+        w->cp[n] = w->cp[n] == '\t' ? ' ' : w->cp[n];
+        w->off[n] = (uint32_t)i;
     }
-    off[n] = (uint32_t)len;
-    w->cp = *ret_cp = cp;
-    w->off = *ret_off = off;
+    w->off[n] = (uint32_t)len;
     w->n = n;
-    return 0;
-}
-
-static int alloc_work(struct work *w) {
-    size_t n = w->n ? w->n : 1;
-    w->level = malloc(n * sizeof *w->level);
-    w->script = malloc(n * sizeof *w->script);
-    w->face = malloc(n);
-    w->flags = malloc(n);
-    w->adv = malloc(n * sizeof *w->adv);
-    w->types = malloc(n * sizeof *w->types);
-    w->brackets = malloc(n * sizeof *w->brackets);
-    w->breaks = malloc(n);
-    bool ok = w->level && w->script && w->face && w->flags && w->adv && w->types && w->brackets && w->breaks;
-    return ok ? 0 : -ENOMEM;
-}
-
-static void free_work(struct work *w) {
-    free(w->level);
-    free(w->script);
-    free(w->face);
-    free(w->flags);
-    free(w->adv);
-    free(w->types);
-    free(w->brackets);
-    free(w->breaks);
-    free(w->runs);
-    free(w->line_runs);
-    free(w->pool);
 }
 
 /* The line box: the style's height, or the font's; the baseline centred in it as CSS's half-leading does. */
@@ -926,20 +920,17 @@ static int icon(struct work *w) {
 
 static int build(struct text_layout *l) {
     struct work w = {.l = l, .size = l->style.size, .bold = l->style.weight == FONT_BOLD};
-    uint32_t *cp = NULL, *off = NULL;
-    int r = decode(&w, l->text, l->len, &cp, &off);
-    if (r < 0)
-        return r;
+    void *block = alloc_work(&w, l->len);
+    if (!block)
+        return -ENOMEM;
+    decode(&w, l->text, l->len);
     w.limit = l->style.icon ? 0 : (int64_t)l->max_width * 64;
     memset(w.ellipsis_width, -1, sizeof w.ellipsis_width);
-    if ((r = alloc_work(&w)) < 0)
-        goto out;
     metrics(&w, l->style.icon ? FACE_ICONS : w.bold);
-    if (l->style.icon) {
+    int r = 0;
+    if (l->style.icon)
         r = icon(&w);
-        goto out;
-    }
-    for (size_t p0 = 0; !w.full;) {
+    for (size_t p0 = 0; !l->style.icon && !w.full;) {
         size_t p1 = p0;
         while (p1 < w.n && !is_separator(w.cp[p1]))
             p1++;
@@ -947,10 +938,10 @@ static int build(struct text_layout *l) {
             break;
         p0 = p1 + 1 + (w.cp[p1] == '\r' && p1 + 1 < w.n && w.cp[p1 + 1] == '\n');
     }
-out:
-    free_work(&w);
-    free(cp);
-    free(off);
+    free(block);
+    free(w.runs);
+    free(w.line_runs);
+    free(w.pool);
     if (r == 0)
         align(l);
     return r;

@@ -24,9 +24,9 @@
  */
 enum font_weight {
     FONT_REGULAR,
-    FONT_MEDIUM, /* rendered with the regular or bold face nearest, as the set has */
+    FONT_MEDIUM, /* the set has no medium face: Regular's outlines thickened by an em/50, Regular's advances */
     FONT_BOLD,
-    FONT_LIGHT,
+    FONT_LIGHT, /* the set has no light face: drawn as Regular */
 };
 
 enum text_align {
@@ -73,7 +73,15 @@ bool text_layout_rtl(const struct text_layout *l);
 /* Draw it with its top-left corner at x, y, in colour argb. */
 void text_layout_draw(const struct text_layout *l, struct surface *s, int x, int y, uint32_t argb);
 
-/* Editing (text fields): the byte offset nearest to point x, y (relative to the layout), and the caret's box at offset. */
+/*
+ * Editing (text fields): the byte offset nearest to point x, y (relative to
+ * the layout), and the caret's box at offset (1 pixel wide, a line high).
+ * Carets stand between graphemes (a ligature's width is shared among the
+ * graphemes it joins); an offset inside one shows at its start. Within a run
+ * the caret follows logical order in the run's direction; where runs of
+ * opposite direction meet, an offset shows at the character after it, and
+ * at a line's end after the line's logically last character.
+ */
 size_t text_layout_hit(const struct text_layout *l, int x, int y);
 struct rect text_layout_caret(const struct text_layout *l, size_t offset);
 

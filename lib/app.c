@@ -14,6 +14,7 @@
 
 #include "channel.h"
 #include "proto.h"
+#include "window.h"
 
 #define WATCH_MAX 256
 
@@ -81,6 +82,20 @@ struct run {
 };
 
 static void dispatch(struct run *run, const struct channel_event *ev) {
+    /* The display's messages go to the window, which draws and routes input. */
+    if (ev->type == MSG_DISPLAY) {
+        struct ui_display d = {(int)ev->width, (int)ev->height, ev->dark};
+        ui_display_configure(&d);
+        return;
+    }
+    if (ev->type == MSG_INPUT) {
+        ui_input((enum ui_input_kind)ev->input, ev->x, ev->y, ev->time_us, ev->key);
+        return;
+    }
+    if (ev->type == MSG_FRAME_DONE) {
+        ui_frame_done();
+        return;
+    }
     if (ev->type == MSG_SERVICE_CLIENT) {
         if (run->cb.on_connect)
             run->cb.on_connect(ev->fd, run->userdata);
@@ -160,6 +175,8 @@ static int loop(struct run *run, int chan, int sigfd, int evfd) {
             if (run->stopped || quitting)
                 break;
         }
+        /* What the callbacks changed is drawn before the app sleeps. */
+        ui_before_wait();
         size_t n = 0;
         p[n++] = (struct pollfd){.fd = evfd, .events = POLLIN};
         /* While another thread's call reads the channel, only its poke wakes us for it. */

@@ -7,3 +7,4 @@
 #include <slate/log.h>
 #include <slate/platform.h>
 #include <slate/settings.h>
+#include <slate/ui.h>

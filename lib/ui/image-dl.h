@@ -40,7 +40,21 @@
     X(png_set_gray_to_rgb) \
     X(png_set_interlace_handling) \
     X(png_set_read_fn) \
-    X(png_set_scale_16)
+    X(png_set_scale_16) \
+    LIBPNG_WRITE_SYMBOLS(X)
+
+/* png_save (screenshots, golden images' failures). */
+#define LIBPNG_WRITE_SYMBOLS(X) \
+    X(png_create_write_struct) \
+    X(png_destroy_write_struct) \
+    X(png_set_IHDR) \
+    X(png_set_compression_level) \
+    X(png_set_filter) \
+    X(png_set_longjmp_fn) \
+    X(png_set_write_fn) \
+    X(png_write_end) \
+    X(png_write_info) \
+    X(png_write_row)
 
 #define LIBJPEG_SYMBOLS(X) \
     X(jpeg_CreateDecompress) \

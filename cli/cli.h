@@ -49,6 +49,10 @@ int verb_start(struct cli *c);
 int verb_stop(struct cli *c);
 int verb_ps(struct cli *c);
 int verb_logs(struct cli *c);
+int verb_shot(struct cli *c);
+int verb_tap(struct cli *c);
+int verb_swipe(struct cli *c);
+int verb_key(struct cli *c);
 
 const struct verb *verb_find(const char *name);
 

@@ -12,16 +12,10 @@
 #include "ipc.h"
 #include "logbuf.h"
 #include "proto.h"
+#include "session.h"
 #include "util.h"
 
-struct session {
-    int fd;
-    uint32_t serial;
-    uint32_t hello; /* HELLO's serial until its reply came; 0 then */
-    uint8_t *buf;   /* IPC_MSG_MAX */
-};
-
-static int fail_reply(const struct ipc_view *v, const char *what) {
+int fail_reply(const struct ipc_view *v, const char *what) {
     int64_t code = -EIO;
     const char *text = "failed";
     struct err e = {0};
@@ -34,15 +28,15 @@ static int fail_reply(const struct ipc_view *v, const char *what) {
     return cli_fail(&e);
 }
 
-static void session_close(struct session *s) {
+void session_close(struct session *s) {
     if (s->fd >= 0)
         close(s->fd);
     free(s->buf);
 }
 
 /* Receive until the reply to serial; other messages of that serial go to fn (a stream of entries). */
-static int receive_reply(struct session *s, uint32_t serial, int (*fn)(void *ud, const struct ipc_view *v), void *ud,
-                         struct ipc_view *ret, struct err *e) {
+int receive_reply(struct session *s, uint32_t serial, int (*fn)(void *ud, const struct ipc_view *v), void *ud,
+                  struct ipc_view *ret, struct err *e) {
     for (;;) {
         int r = ipc_recv(s->fd, s->buf, IPC_MSG_MAX, ret, e);
         if (r == -ECONNRESET)
@@ -67,7 +61,7 @@ static int receive_reply(struct session *s, uint32_t serial, int (*fn)(void *ud,
     }
 }
 
-static int session_open(struct cli *c, struct session *s, struct err *e) {
+int session_open(struct cli *c, struct session *s, struct err *e) {
     struct sockaddr_un sa = {.sun_family = AF_UNIX};
     uint8_t buf[64];
     struct ipc_msg m;

@@ -26,6 +26,10 @@ static const struct verb verbs[] = {
     {"stop", "stop ID", verb_stop},
     {"ps", "ps [--json]", verb_ps},
     {"logs", "logs [ID] [-f]", verb_logs},
+    {"shot", "shot FILE.png", verb_shot},
+    {"tap", "tap X Y", verb_tap},
+    {"swipe", "swipe X1 Y1 X2 Y2 [MS]", verb_swipe},
+    {"key", "key NAME|TEXT", verb_key},
 };
 
 const struct verb *verb_find(const char *name) {

@@ -78,8 +78,11 @@ static void on_hello(struct unit *u, const struct ipc_view *req) {
     ipc_msg_add_string(&m, F_KIND, u->service[0] ? "service" : "app");
     if (u->service[0])
         ipc_msg_add_string(&m, F_SERVICE, u->service);
-    if (appchan_send(u, &m) == 0 && !u->said_hello)
+    /* The display's size and theme come before the start event: the app's first page is laid out right. */
+    if (appchan_send(u, &m) == 0 && !u->said_hello) {
+        display_hello(u);
         unit_hello(u);
+    }
 }
 
 static void on_platform(struct unit *u, const struct ipc_view *req) {
@@ -275,6 +278,33 @@ static void on_service_connect(struct unit *u, const struct ipc_view *req) {
     close(fd);
 }
 
+/* ---- the display ---- */
+
+static void on_surface(struct unit *u, const struct ipc_view *req) {
+    uint8_t buf[64];
+    struct ipc_msg m;
+    struct err e = {0};
+    uint32_t w, h, stride;
+    int fd, r;
+    if (ipc_msg_get_fd(req, F_FD, &fd, &e) < 0 || ipc_msg_get_u32(req, F_WIDTH, &w, &e) < 0 ||
+        ipc_msg_get_u32(req, F_HEIGHT, &h, &e) < 0 || ipc_msg_get_u32(req, F_STRIDE, &stride, &e) < 0)
+        return reply_error(u, req, -EINVAL, "a surface needs a memfd, a width, a height and a stride");
+    if (w > 8192 || h > 8192 || stride > 8192 * 4)
+        return reply_error(u, req, -EINVAL, "a surface is at most 8192 pixels a side");
+    if ((r = display_attach(u, fd, (int)w, (int)h, (int)stride, &e)) < 0)
+        return reply_err(u, req, &e);
+    ipc_msg_init_reply(&m, buf, sizeof buf, req);
+    appchan_send(u, &m);
+}
+
+static void on_frame(struct unit *u, const struct ipc_view *req) {
+    const void *rects = NULL;
+    size_t len = 0;
+    if (ipc_msg_get_bytes(req, F_DAMAGE, &rects, &len, NULL) < 0)
+        len = 0;
+    display_frame(u, rects, len);
+}
+
 /* ---- the channel ---- */
 
 static void handle(struct unit *u, struct ipc_view *v) {
@@ -304,6 +334,10 @@ static void handle(struct unit *u, struct ipc_view *v) {
         return on_fetch(u, v);
     case MSG_SERVICE_CONNECT:
         return on_service_connect(u, v);
+    case MSG_SURFACE:
+        return on_surface(u, v);
+    case MSG_FRAME:
+        return on_frame(u, v);
     default:
         if (!(v->flags & IPC_FLAG_NO_REPLY))
             reply_error(u, v, -EOPNOTSUPP, "unknown request");

@@ -74,6 +74,7 @@ static int reload(struct catalog *c, struct err *e) {
         snprintf(a->id, sizeof a->id, "%s", v.id);
         snprintf(a->version, sizeof a->version, "%s", v.version);
         snprintf(a->exec, sizeof a->exec, "%s", v.exec);
+        snprintf(a->label, sizeof a->label, "%s", v.label);
         a->api_level = v.api_level;
         a->memory = v.memory;
         a->network = strstr(v.permissions, "network") != NULL;
@@ -184,4 +185,11 @@ size_t catalog_apps(struct slated *s, const struct catalog_app **ret) {
     struct catalog *c = s->catalog;
     *ret = c ? c->apps : NULL;
     return c ? c->n_apps : 0;
+}
+
+const char *unit_label(const struct unit *u) {
+    const struct catalog_app *a;
+    if (catalog_find(u->s, u->id, &a, NULL) == 0 && a->label[0])
+        return a->label;
+    return u->id;
 }

@@ -4,6 +4,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
@@ -301,6 +302,50 @@ void control_log_line(struct slated *s, const struct unit *u, const struct log_l
         }
 }
 
+/* The screen as it is: a sealed memfd of its pixels, for the client to encode (slated encodes nothing). */
+static void on_shot(struct conn *c, const struct ipc_view *req) {
+    struct display *d = c->s->display;
+    if (!d)
+        return reply_error(c, req, -ENODEV, "slated shows no screen (start it with --display)");
+    size_t size = (size_t)d->w * (size_t)d->h * 4;
+    int fd = memfd_create("slate-shot", MFD_CLOEXEC | MFD_ALLOW_SEALING);
+    if (fd < 0)
+        return reply_error(c, req, -errno, strerror(errno));
+    if (write(fd, d->screen, size) != (ssize_t)size ||
+        fcntl(fd, F_ADD_SEALS, F_SEAL_SHRINK | F_SEAL_GROW | F_SEAL_WRITE | F_SEAL_SEAL) < 0) {
+        int r = -errno;
+        close(fd);
+        return reply_error(c, req, r ? r : -EIO, "cannot copy the screen");
+    }
+    uint8_t buf[128];
+    struct ipc_msg m;
+    ipc_msg_init_reply(&m, buf, sizeof buf, req);
+    ipc_msg_add_fd(&m, F_BODY, fd);
+    ipc_msg_add_u32(&m, F_WIDTH, (uint32_t)d->w);
+    ipc_msg_add_u32(&m, F_HEIGHT, (uint32_t)d->h);
+    conn_send(c, &m);
+    close(fd);
+}
+
+static void on_inject(struct conn *c, const struct ipc_view *req) {
+    uint32_t kind;
+    int64_t x = 0, y = 0;
+    const char *key = NULL;
+    if (!c->s->display)
+        return reply_error(c, req, -ENODEV, "slated shows no screen (start it with --display)");
+    if (ipc_msg_get_u32(req, F_INPUT, &kind, NULL) < 0 || kind < INPUT_DOWN || kind > INPUT_TEXT)
+        return reply_error(c, req, -EINVAL, "input is a pointer going down, moving, up or cancelled, a key or text");
+    ipc_msg_get_i64(req, F_X, &x, NULL);
+    ipc_msg_get_i64(req, F_Y, &y, NULL);
+    if ((kind == INPUT_KEY || kind == INPUT_TEXT) &&
+        (ipc_msg_get_string(req, F_KEY_NAME, &key, NULL, NULL) < 0 || strlen(key) >= INPUT_KEY_MAX))
+        return reply_error(c, req, -EINVAL, "a key or text needs its name, at most 63 bytes");
+    if (x < 0 || y < 0 || x >= c->s->display->w || y >= c->s->display->h)
+        return reply_error(c, req, -EINVAL, "the point is off the screen");
+    display_input(c->s, (enum proto_input)kind, (int)x, (int)y, key);
+    reply_ok(c, req);
+}
+
 static void on_hello(struct conn *c, const struct ipc_view *req) {
     uint8_t buf[64];
     struct ipc_msg m;
@@ -326,6 +371,10 @@ static void handle(struct conn *c, const struct ipc_view *v) {
         return on_ps(c, v);
     case MSG_LOGS:
         return on_logs(c, v);
+    case MSG_SHOT:
+        return on_shot(c, v);
+    case MSG_INJECT:
+        return on_inject(c, v);
     default:
         return reply_error(c, v, -EOPNOTSUPP, "unknown request");
     }

@@ -26,7 +26,8 @@
 
 static const char usage[] =
     "usage: slated [--root DIR] [--ready-fd N] [--freeze-delay MS] [--cache-delay MS] [--stop-timeout MS]\n"
-    "              [--memory SIZE] [--libslate PATH] [--trim-free SIZE] [--kill-free SIZE] [--no-memory-manager]\n";
+    "              [--memory SIZE] [--libslate PATH] [--trim-free SIZE] [--kill-free SIZE] [--no-memory-manager]\n"
+    "              [--display headless|web[:PORT]]\n";
 
 uint64_t now_us(void) {
     struct timespec ts;
@@ -134,6 +135,8 @@ int slated_parse_options(int argc, char **argv, struct options *o) {
             ;
         else if (strcmp(a, "--libslate") == 0)
             o->libslate = v;
+        else if (strcmp(a, "--display") == 0)
+            o->display = v;
         else if (strcmp(a, "--trim-free") == 0 && parse_size(v, &o->mem.trim_free) == 0)
             ;
         else if (strcmp(a, "--kill-free") == 0 && parse_size(v, &o->mem.kill_free) == 0)
@@ -341,11 +344,14 @@ int slated_run(struct slated *s, const struct options *o, struct err *e) {
     char name[32];
     snprintf(name, sizeof name, "slated.%d", (int)getpid());
     s->db_idle_us = DB_IDLE_US;
-    if ((r = setup_libs(s, o->libslate, e)) < 0 || (r = loop_new(&s->loop)) < 0 ||
+    if ((r = setup_libs(s, o->libslate, e)) < 0 || (o->display && (r = display_sandbox_files(s, e)) < 0) ||
+        (r = loop_new(&s->loop)) < 0 ||
         (r = cgroups_open(name, &s->cgroups, e)) < 0) {
         if (r < 0 && !e->msg[0])
             err_set(e, r, "event loop: %s", strerror(-r));
         s->loop = loop_free(s->loop);
+        free(s->toolkit_files);
+        s->toolkit_files = NULL;
         close(lockfd);
         return r;
     }
@@ -356,7 +362,8 @@ int slated_run(struct slated *s, const struct options *o, struct err *e) {
         (r = loop_add_signal(s->loop, SIGCHLD, on_sigchld, s, NULL)) < 0)
         err_set(e, r, "signals: %s", strerror(-r));
     else if ((r = control_open(s, e)) == 0 && (r = memmgr_start(s, &o->mem)) == 0 &&
-             (r = catalog_start(s, e)) == 0 && (r = spares_start(s, e)) == 0) {
+             (r = catalog_start(s, e)) == 0 && (r = spares_start(s, e)) == 0 &&
+             (!o->display || (r = display_open(s, o->display, e)) == 0)) {
         units_start_boot_services(s);
         signal_ready(s, o->ready_fd);
         slated_log(s, "ready on %s (API levels %u to %u)", s->root, s->platform.min_api_level, s->platform.api_level);
@@ -367,6 +374,7 @@ int slated_run(struct slated *s, const struct options *o, struct err *e) {
     control_close(s);
     memmgr_stop(s);
     spares_stop(s);
+    display_close(s);
     catalog_stop(s);
     unlinkat(s->rootfd, READY_PATH, 0);
     while (s->units) {
@@ -380,6 +388,8 @@ int slated_run(struct slated *s, const struct options *o, struct err *e) {
     if (s->db)
         db_close(s->db);
     logbuf_free(&s->log);
+    free(s->toolkit_files);
+    s->toolkit_files = NULL;
     close(lockfd); /* never unlinked: a path that outlives the lock is what keeps two slateds apart */
     close(s->rootfd);
     return r;

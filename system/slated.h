@@ -10,6 +10,7 @@
 #include <sys/epoll.h>
 
 #include "cgroup.h"
+#include "display.h"
 #include "db.h"
 #include "descriptor.h"
 #include "keyfile.h"
@@ -101,6 +102,8 @@ struct unit {
     uint64_t *conn_inodes; /* the server ends handed to the service: it is busy while it holds one */
     size_t n_conn_inodes;
 
+    struct app_surface surface; /* what it draws into, once it said (MSG_SURFACE) */
+
     struct fetch_req *fetches; /* in flight for this unit */
     size_t n_fetches;
 
@@ -116,7 +119,10 @@ struct slated {
     struct cgroups *cgroups;
     struct http *http;
     sqlite3 *db;
-    struct sandbox_bind libs[SANDBOX_LIBC_BINDS + 8]; /* the C library, libslate, and in tests a sanitizer runtime */
+    /* What every sandbox binds: the C library, libslate, in tests a sanitizer runtime, and with a
+       display the toolkit's libraries and fonts (their paths in toolkit_files) */
+    struct sandbox_bind libs[SANDBOX_LIBC_BINDS + 56];
+    char *toolkit_files;
     size_t n_libs;
     char libslate[PATH_MAX], libslate_target[PATH_MAX];
     char helper[PATH_MAX]; /* slate-sandbox */
@@ -137,6 +143,7 @@ struct slated {
     struct memmgr *mem;
     struct spares *spares;
     struct catalog *catalog;
+    struct display *display; /* NULL: no screen (apps then draw for nobody) */
     struct loop_source *db_idle; /* closes the database (and unloads SQLite) once slated stops using it */
     uint64_t db_idle_us;         /* after this long without a query; 0: never */
 };
@@ -168,6 +175,7 @@ struct catalog_app {
     char exec[PATH_BYTES_MAX + 1];
     uint64_t memory; /* the manifest's budget; 0: none given */
     bool network;
+    char label[65];
     char *manifest; /* the signed manifest text ([service] sections) */
     size_t manifest_len;
 };
@@ -176,6 +184,8 @@ int catalog_start(struct slated *s, struct err *e);
 void catalog_stop(struct slated *s);
 /* The app's current version; -ENOENT ("ID is not installed") when it is not. Rereads first when stale. */
 int catalog_find(struct slated *s, const char *id, const struct catalog_app **ret, struct err *e);
+/* What the user calls it: the manifest's label, or its id. */
+const char *unit_label(const struct unit *u);
 /* Every installed app, sorted by id; valid until the next catalog call. */
 size_t catalog_apps(struct slated *s, const struct catalog_app **ret);
 
@@ -228,6 +238,7 @@ struct options {
     int ready_fd;
     uint64_t freeze_delay_ms, cache_delay_ms, stop_timeout_ms, memory;
     const char *libslate;
+    const char *display; /* --display: headless, web[:PORT]; NULL: none */
     struct memmgr_config mem;
 };
 /* Parse the command line; prints the usage and returns -1 when it is wrong. */

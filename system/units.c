@@ -255,6 +255,7 @@ static void to_foreground(struct unit *u, bool fresh) {
     u->state = UNIT_FOREGROUND;
     u->foreground_us = now_us();
     memmgr_rank(s);
+    display_foreground(s);
     /* A fresh app gets its start event once it says hello (unit_hello); should it never (an app
      * without the SDK), the previous app leaves the screen when its timer runs out. */
     if (!fresh)
@@ -763,6 +764,7 @@ static void release_run(struct unit *u) {
     u->out_fd = u->err_fd = -1;
     appchan_detach(u);
     fetch_cancel_all(u);
+    display_detach(u);
     /* Anything the app started is in its cgroup: nothing outlives it. The group is thawed whatever
      * slated thought (a frozen app killed from outside leaves it frozen), or the next run would
      * start frozen. */
@@ -832,6 +834,7 @@ static int on_child(struct loop_source *src, const siginfo_t *si, void *userdata
     u->pid = 0;
     if (was_foreground)
         restore_previous(s);
+    display_foreground(s); /* the app that came back, or an empty screen */
     u->kill_reason[0] = '\0';
     u->oom_adj_set = u->protected_mem = false;
     memmgr_unit_ended(s, u);

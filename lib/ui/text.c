@@ -924,7 +924,9 @@ static int build(struct text_layout *l) {
     if (!block)
         return -ENOMEM;
     decode(&w, l->text, l->len);
-    w.limit = l->style.icon ? 0 : (int64_t)l->max_width * 64;
+    /* A line fits when its width, rounded to whole pixels as layouts report it, does: a text laid out
+       again at its own reported width stays on the lines it had. */
+    w.limit = l->style.icon || !l->max_width ? 0 : (int64_t)l->max_width * 64 + 31;
     memset(w.ellipsis_width, -1, sizeof w.ellipsis_width);
     metrics(&w, l->style.icon ? FACE_ICONS : w.bold);
     int r = 0;

@@ -46,10 +46,12 @@ static void draw_bar(struct slated *s) {
             text_layout_free(l);
         }
         const char *label = d->shown ? unit_label(d->shown) : "";
-        l = label[0] ? text_layout(label, strlen(label), &st, d->w / 2, 1, TEXT_END) : NULL;
+        /* In the right half of the bar, against its end (ellipsised when longer). */
+        int half = d->w / 2;
+        l = label[0] ? text_layout(label, strlen(label), &st, half, 1, TEXT_END) : NULL;
         if (l) {
             text_layout_size(l, &w, &h);
-            text_layout_draw(l, &sf, d->w - t->space[SLATE_SPACE_L] - w, (STATUS_BAR - h) / 2,
+            text_layout_draw(l, &sf, d->w - t->space[SLATE_SPACE_L] - half, (STATUS_BAR - h) / 2,
                              t->color[SLATE_COLOR_ON_SURFACE_VARIANT]);
             text_layout_free(l);
         }

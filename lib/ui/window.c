@@ -394,6 +394,11 @@ const struct surface *ui_render(void) {
     return &win.surface;
 }
 
+void ui_damage_all(void) {
+    win.full = true;
+    ui_schedule_frame();
+}
+
 void ui_frame_done(void) {
     win.waiting = false;
 }

@@ -38,5 +38,7 @@ void ui_before_wait(void);
 int ui_offscreen(int w, int h, bool dark);
 /* Lay out and draw what is due now (tests); the window's pixels. */
 const struct surface *ui_render(void);
+/* Draw every pixel again at the next frame (benchmarks: a full frame). */
+void ui_damage_all(void);
 /* Drop every page, dialog and toast (tests). */
 void ui_reset(void);

@@ -1,0 +1,34 @@
+/* tapapp.c: the web viewer test's app: one big button; each tap counts, on screen and on stdout. */
+#include <stdio.h>
+
+#include <slate/slate.h>
+
+static slate_widget *count;
+static int taps;
+
+static void on_tap(slate_widget *w, void *ud) {
+    char text[32];
+    (void)w, (void)ud;
+    snprintf(text, sizeof text, "Tapped %d", ++taps);
+    slate_text_set(count, text);
+    printf("tapped %d\n", taps);
+    fflush(stdout);
+}
+
+static void on_start(void *ud) {
+    (void)ud;
+    slate_widget *page = slate_column();
+    slate_widget_set_align(page, SLATE_ALIGN_CENTER, SLATE_ALIGN_CENTER);
+    slate_widget_set_gap(page, SLATE_SPACE_XL);
+    count = slate_text("Not tapped", SLATE_TEXT_DISPLAY);
+    slate_widget *button = slate_button("Tap me", SLATE_BUTTON_FILLED, on_tap, NULL);
+    slate_widget_set_size(button, 480, 240);
+    slate_widget_add(page, count);
+    slate_widget_add(page, button);
+    slate_ui_push(page, "Tap test");
+}
+
+int main(void) {
+    struct slate_app_callbacks cb = {.size = sizeof cb, .on_start = on_start};
+    return slate_app_run(&cb, NULL);
+}

@@ -81,12 +81,11 @@ static void flex(slate_widget *w, const struct axis *a, int *ret_main, int *ret_
     *ret_cross = widest;
 }
 
+static struct axis inner(const slate_widget *w, bool vertical, int max_w, int max_h);
+
 static struct size flex_measure(slate_widget *w, struct constraints c, bool vertical) {
     int pv = space(w->pad_v), ph = space(w->pad_h);
-    struct axis a = {.vertical = vertical};
-    int main_max = vertical ? c.max_h : c.max_w, cross_max = vertical ? c.max_w : c.max_h;
-    a.inner_main = shrink(main_max, vertical ? 2 * pv : 2 * ph);
-    a.inner_cross = shrink(cross_max, vertical ? 2 * ph : 2 * pv);
+    struct axis a = inner(w, vertical, c.max_w, c.max_h);
     int content_main, content_cross;
     flex(w, &a, &content_main, &content_cross, NULL);
     bool has_flex = false;
@@ -99,16 +98,27 @@ static struct size flex_measure(slate_widget *w, struct constraints c, bool vert
     return vertical ? (struct size){x + 2 * ph, m + 2 * pv} : (struct size){m + 2 * ph, x + 2 * pv};
 }
 
+/* The room inside w's padding for constraints max_w, max_h. */
+static struct axis inner(const slate_widget *w, bool vertical, int max_w, int max_h) {
+    int pv = space(w->pad_v), ph = space(w->pad_h);
+    struct axis a = {.vertical = vertical};
+    a.inner_main = shrink(vertical ? max_h : max_w, vertical ? 2 * pv : 2 * ph);
+    a.inner_cross = shrink(vertical ? max_w : max_h, vertical ? 2 * ph : 2 * pv);
+    return a;
+}
+
 static void flex_place(slate_widget *w, bool vertical) {
     int pv = space(w->pad_v), ph = space(w->pad_h), gap = space(w->gap);
-    struct axis a = {.vertical = vertical};
-    a.inner_main = shrink(vertical ? w->frame.h : w->frame.w, vertical ? 2 * pv : 2 * ph);
-    a.inner_cross = shrink(vertical ? w->frame.w : w->frame.h, vertical ? 2 * ph : 2 * pv);
+    /* Children are placed in the frame w got, measured as they were when w was: a frame of the size w
+     * answered asks them nothing new (their caches answer); a frame stretched or shrunk by the parent does. */
+    struct axis a = inner(w, vertical, w->frame.w, w->frame.h);
+    bool as_measured = w->measured && w->frame.w == w->last_size.w && w->frame.h == w->last_size.h;
+    struct axis m = as_measured ? inner(w, vertical, w->last_c.max_w, w->last_c.max_h) : a;
     struct size small[16], *sizes = w->n_children <= 16 ? small : calloc(w->n_children, sizeof *sizes);
     if (!sizes)
         abort();
     int content, widest, n = 0;
-    flex(w, &a, &content, &widest, sizes);
+    flex(w, &m, &content, &widest, sizes);
     for (size_t i = 0; i < w->n_children; i++)
         n += w->children[i]->visible;
     int spare = a.inner_main - content, at = 0;

@@ -66,10 +66,12 @@ void widget_free(slate_widget *w) {
 struct size widget_measure(slate_widget *w, struct constraints c) {
     if (!w->visible)
         return (struct size){0, 0};
+    /* A size the app set wins over a parent's stretching (an icon stays 48 px in a stretched column), never over
+     * the room there is. */
     if (w->fixed_w)
-        c.min_w = c.max_w = clamp_int(w->fixed_w, c.min_w, c.max_w);
+        c.min_w = c.max_w = w->fixed_w < c.max_w ? w->fixed_w : c.max_w;
     if (w->fixed_h)
-        c.min_h = c.max_h = clamp_int(w->fixed_h, c.min_h, c.max_h);
+        c.min_h = c.max_h = w->fixed_h < c.max_h ? w->fixed_h : c.max_h;
     if (w->measured && !memcmp(&c, &w->last_c, sizeof c))
         return w->last_size;
     struct size s = w->cls->measure(w, c);

@@ -377,8 +377,9 @@ const struct surface *ui_render(void) {
     if (!win.px)
         return NULL;
     layout();
+    /* A scroll by dy shows content dy rows further on: the pixels move up by dy. */
     for (size_t i = 0; i < win.n_scrolls; i++)
-        paint_scroll(&win.surface, win.scrolls[i].area, win.scrolls[i].dy);
+        paint_scroll(&win.surface, win.scrolls[i].area, -win.scrolls[i].dy);
     win.n_scrolls = 0;
     if (win.full) {
         win.n_damage = 0;

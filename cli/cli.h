@@ -53,6 +53,7 @@ int verb_shot(struct cli *c);
 int verb_tap(struct cli *c);
 int verb_swipe(struct cli *c);
 int verb_key(struct cli *c);
+int verb_theme(struct cli *c);
 
 const struct verb *verb_find(const char *name);
 

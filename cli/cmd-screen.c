@@ -164,6 +164,34 @@ int verb_swipe(struct cli *c) {
 /* Named keys the toolkit knows; anything else is text to type. */
 static const char *const named_keys[] = {"Back", "Return", "BackSpace", "Delete", "Left", "Right", "Home", "End"};
 
+int verb_theme(struct cli *c) {
+    struct session s;
+    struct ipc_view v;
+    struct err e = {0};
+    uint8_t buf[64];
+    struct ipc_msg m;
+    int status = 0;
+    bool set = c->argc == 2, dark = set && !strcmp(c->argv[1], "dark");
+    if (c->argc > 2 || (set && !dark && strcmp(c->argv[1], "light")))
+        return cli_usage(c, "light or dark expected");
+    if (session_open(c, &s, &e) < 0) {
+        session_close(&s);
+        return cli_fail(&e);
+    }
+    ipc_msg_init(&m, buf, sizeof buf, MSG_THEME, ipc_serial_next(&s.serial), 0);
+    if (set)
+        ipc_msg_add_bool(&m, F_DARK, dark);
+    if (call(&s, &m, &v, &status) == 0) {
+        if (ipc_msg_get_bool(&v, F_DARK, &dark, &e) < 0)
+            status = cli_fail(&e);
+        else
+            printf("%s\n", dark ? "dark" : "light");
+        ipc_view_finish(&v);
+    }
+    session_close(&s);
+    return status;
+}
+
 int verb_key(struct cli *c) {
     struct session s;
     struct err e = {0};

@@ -30,6 +30,7 @@ static const struct verb verbs[] = {
     {"tap", "tap X Y", verb_tap},
     {"swipe", "swipe X1 Y1 X2 Y2 [MS]", verb_swipe},
     {"key", "key NAME|TEXT", verb_key},
+    {"theme", "theme [light|dark]", verb_theme},
 };
 
 const struct verb *verb_find(const char *name) {

@@ -33,6 +33,7 @@ enum proto_type {
     MSG_LOG_LINE = 0x0106,
     MSG_SHOT = 0x0107,   /* -> F_BODY (a sealed memfd of XRGB pixels), F_WIDTH, F_HEIGHT: the screen */
     MSG_INJECT = 0x0108, /* F_INPUT, F_X, F_Y, [F_KEY_NAME]: input as if from the screen (slate tap, swipe, key) */
+    MSG_THEME = 0x0109,  /* [F_DARK]: the device's theme, set when given -> F_DARK (slate theme) */
 
     /* slated -> app: a lifecycle event; the app answers MSG_EVENT_DONE once its callback returned */
     MSG_EVENT = 0x0201,      /* F_EVENT, [F_LEVEL] */

@@ -346,6 +346,28 @@ static void on_inject(struct conn *c, const struct ipc_view *req) {
     reply_ok(c, req);
 }
 
+/* The device's theme: set (saved, then every app told) when the request says which; the current one back. */
+static void on_theme(struct conn *c, const struct ipc_view *req) {
+    struct err e = {0};
+    sqlite3 *db;
+    bool dark;
+    int r;
+    if (ipc_msg_get_bool(req, F_DARK, &dark, NULL) == 0) {
+        if ((r = slated_db(c->s, &db, &e)) < 0 ||
+            (r = db_setting_set(db, DEVICE_SETTINGS_ID, "theme", dark ? "dark" : "light", SETTINGS_PER_APP_MAX, &e)) < 0)
+            return reply_error(c, req, r, e.msg);
+        if (c->s->display && c->s->display->dark != dark)
+            slated_log(c->s, "theme: %s", dark ? "dark" : "light");
+        display_set_theme(c->s, dark);
+    } else
+        dark = c->s->display ? c->s->display->dark : display_saved_dark(c->s);
+    uint8_t buf[64];
+    struct ipc_msg m;
+    ipc_msg_init_reply(&m, buf, sizeof buf, req);
+    ipc_msg_add_bool(&m, F_DARK, dark);
+    conn_send(c, &m);
+}
+
 static void on_hello(struct conn *c, const struct ipc_view *req) {
     uint8_t buf[64];
     struct ipc_msg m;
@@ -375,6 +397,8 @@ static void handle(struct conn *c, const struct ipc_view *v) {
         return on_shot(c, v);
     case MSG_INJECT:
         return on_inject(c, v);
+    case MSG_THEME:
+        return on_theme(c, v);
     default:
         return reply_error(c, v, -EOPNOTSUPP, "unknown request");
     }

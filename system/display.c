@@ -175,6 +175,28 @@ void display_hello(struct unit *u) {
     appchan_send(u, &m);
 }
 
+bool display_saved_dark(struct slated *s) {
+    sqlite3 *db;
+    char *v = NULL;
+    struct err e = {0};
+    bool dark = slated_db(s, &db, &e) == 0 && db_setting_get(db, DEVICE_SETTINGS_ID, "theme", &v, &e) == 0 &&
+                !strcmp(v, "dark");
+    free(v);
+    return dark;
+}
+
+void display_set_theme(struct slated *s, bool dark) {
+    struct display *d = D(s);
+    if (!d || d->dark == dark)
+        return;
+    d->dark = dark;
+    for (struct unit *u = s->units; u; u = u->next)
+        if (unit_running(u) && u->chan_fd >= 0)
+            display_hello(u);
+    draw_bar(s);
+    show_all(s);
+}
+
 void display_input(struct slated *s, enum proto_input kind, int x, int y, const char *key) {
     struct display *d = D(s);
     struct unit *u = d ? d->shown : NULL;
@@ -213,6 +235,7 @@ int display_open(struct slated *s, const char *spec, struct err *e) {
     d->h = DISPLAY_HEIGHT;
     d->backend = b;
     s->display = d;
+    d->dark = display_saved_dark(s);
     int r = b->open(s, colon ? colon + 1 : "", e);
     if (r < 0) {
         free(d->screen);

@@ -74,5 +74,16 @@ void display_detach(struct unit *u);
 /* The foreground app changed (or went): show it. */
 void display_foreground(struct slated *s);
 
+/*
+ * The device's own settings (the theme) live beside the apps' in the settings
+ * table, under an id no app can have.
+ */
+#define DEVICE_SETTINGS_ID "@device"
+/* The theme the user last chose (slate theme): dark or not; light until chosen. */
+bool display_saved_dark(struct slated *s);
+
+/* The user's theme changed: every app is told (MSG_DISPLAY), the status bar is drawn again. */
+void display_set_theme(struct slated *s, bool dark);
+
 /* Input in screen coordinates (backends, slate tap/swipe/key): to the app on screen. */
 void display_input(struct slated *s, enum proto_input kind, int x, int y, const char *key);

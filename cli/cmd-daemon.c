@@ -22,8 +22,8 @@ int fail_reply(const struct ipc_view *v, const char *what) {
     ipc_msg_get_i64(v, IPC_FIELD_ERROR_CODE, &code, NULL);
     ipc_msg_get_string(v, IPC_FIELD_ERROR_TEXT, &text, NULL, NULL);
     err_set(&e, (int)code, "%s%s%s", what ? what : "", what ? ": " : "", text);
-    /* What slated refuses (not installed, not running, retired, no permission) is the user's to fix. */
-    if (code == -ENOENT || code == -EACCES || code == -EBUSY)
+    /* What slated refuses (not installed, not running, retired, no permission, no screen) is the user's to fix. */
+    if (code == -ENOENT || code == -EACCES || code == -EBUSY || code == -ENODEV)
         e.code = -E_STATE;
     return cli_fail(&e);
 }

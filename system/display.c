@@ -104,6 +104,7 @@ void display_foreground(struct slated *s) {
     if (!d || d->shown == s->foreground)
         return;
     d->shown = s->foreground;
+    d->edge.active = false;
     draw_bar(s);
     show_all(s);
 }
@@ -197,12 +198,8 @@ void display_set_theme(struct slated *s, bool dark) {
     show_all(s);
 }
 
-void display_input(struct slated *s, enum proto_input kind, int x, int y, const char *key) {
-    struct display *d = D(s);
-    struct unit *u = d ? d->shown : NULL;
-    /* The bar takes no touches; the app gets its own coordinates. */
-    if (!u || u->chan_fd < 0 || ((kind == INPUT_DOWN) && y < STATUS_BAR))
-        return;
+/* To the app on the screen, in its own coordinates (below the bar). */
+static void send_input(struct unit *u, enum proto_input kind, int x, int y, const char *key) {
     uint8_t buf[256];
     struct ipc_msg m;
     ipc_msg_init(&m, buf, sizeof buf, MSG_INPUT, 0, IPC_FLAG_NO_REPLY);
@@ -213,6 +210,42 @@ void display_input(struct slated *s, enum proto_input kind, int x, int y, const 
     if (key && strlen(key) < INPUT_KEY_MAX)
         ipc_msg_add_string(&m, F_KEY_NAME, key);
     appchan_send(u, &m);
+}
+
+/*
+ * The system's back gesture: a touch that goes down on the screen's left edge and slides right
+ * is the Back key, whatever app is shown. Such a touch is held back from the app until it is
+ * known which it was; one that lifts without having slid far is given to the app as the tap it was.
+ */
+#define EDGE_PX 24
+#define EDGE_SLIDE_PX 120
+
+void display_input(struct slated *s, enum proto_input kind, int x, int y, const char *key) {
+    struct display *d = D(s);
+    struct unit *u = d ? d->shown : NULL;
+    /* The bar takes no touches. */
+    if (!u || u->chan_fd < 0 || ((kind == INPUT_DOWN) && y < STATUS_BAR))
+        return;
+    if (kind == INPUT_DOWN && x < EDGE_PX) {
+        d->edge.active = true;
+        d->edge.x = x, d->edge.y = y;
+        return;
+    }
+    if (d->edge.active && (kind == INPUT_MOVE || kind == INPUT_UP || kind == INPUT_CANCEL)) {
+        if (kind == INPUT_MOVE)
+            return;
+        d->edge.active = false;
+        if (kind == INPUT_CANCEL)
+            return;
+        if (x - d->edge.x >= EDGE_SLIDE_PX)
+            send_input(u, INPUT_KEY, 0, STATUS_BAR, "Back");
+        else {
+            send_input(u, INPUT_DOWN, d->edge.x, d->edge.y, NULL);
+            send_input(u, INPUT_UP, d->edge.x, d->edge.y, NULL);
+        }
+        return;
+    }
+    send_input(u, kind, x, y, key);
 }
 
 /* ---- open and close ---- */

@@ -55,6 +55,10 @@ struct display {
     bool dark;
     struct unit *shown; /* the app whose frames are on the screen */
     struct loop_source *clock;
+    struct {
+        bool active; /* a touch went down on the left edge: the back gesture, maybe */
+        int x, y;    /* where */
+    } edge;
 };
 
 /* Add what the toolkit loads and reads (libraries, fonts) to what every sandbox binds (s->libs). */

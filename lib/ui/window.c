@@ -537,13 +537,19 @@ static void relayout_all(void) {
     win.full = true;
 }
 
+/* The transition ends now: the top page is simply shown. */
+static void end_transition(void) {
+    if (win.tr.leaving.frame)
+        widget_free(win.tr.leaving.frame);
+    memset(&win.tr, 0, sizeof win.tr);
+    win.full = true;
+    ui_schedule_frame();
+}
+
 static void start_transition(bool push) {
-    /* Under slated, a page slides; drawn offscreen (tests), it just shows. */
-    if (!win.connected) {
-        if (win.tr.leaving.frame)
-            widget_free(win.tr.leaving.frame);
-        memset(&win.tr, 0, sizeof win.tr);
-        win.full = true;
+    /* Under slated, a page slides over another; the first page, or one drawn offscreen (tests), just shows. */
+    if (!win.connected || (push && win.n_pages < 2)) {
+        end_transition();
         return;
     }
     win.tr.active = true;
@@ -757,6 +763,9 @@ static void set_pressed(slate_widget *w, bool pressed) {
 }
 
 static void pointer_input(enum ui_input_kind kind, int x, int y, uint64_t t) {
+    /* A touch during a transition finishes it: the page that is coming takes the touch. */
+    if (kind == UI_INPUT_DOWN && win.tr.active)
+        end_transition();
     slate_widget *root = input_root();
     if (!root)
         return;

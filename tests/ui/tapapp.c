@@ -1,4 +1,7 @@
-/* tapapp.c: the web viewer test's app: one big button; each tap counts, on screen and on stdout. */
+/*
+ * tapapp.c: the display tests' app: one big button whose taps it counts (on screen and on stdout), and
+ * one that opens a second page holding a long list (for swipes, Back and the back gesture).
+ */
 #include <stdio.h>
 
 #include <slate/slate.h>
@@ -15,6 +18,22 @@ static void on_tap(slate_widget *w, void *ud) {
     fflush(stdout);
 }
 
+static slate_widget *row(size_t i, void *ud) {
+    char text[32];
+    (void)ud;
+    snprintf(text, sizeof text, "Row %zu", i);
+    slate_widget *r = slate_text(text, SLATE_TEXT_BODY);
+    slate_widget_set_padding(r, SLATE_SPACE_L, SLATE_SPACE_L);
+    return r;
+}
+
+static void on_open(slate_widget *w, void *ud) {
+    (void)w, (void)ud;
+    slate_ui_push(slate_list(100, row, NULL), "Second page");
+    printf("opened\n");
+    fflush(stdout);
+}
+
 static void on_start(void *ud) {
     (void)ud;
     slate_widget *page = slate_column();
@@ -25,6 +44,7 @@ static void on_start(void *ud) {
     slate_widget_set_size(button, 480, 240);
     slate_widget_add(page, count);
     slate_widget_add(page, button);
+    slate_widget_add(page, slate_button("Open a page", SLATE_BUTTON_TONAL, on_open, NULL));
     slate_ui_push(page, "Tap test");
 }
 

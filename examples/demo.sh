@@ -129,6 +129,35 @@ else
     wait "$slated_pid" || true
     trap - EXIT
     tail -n 4 "$demo/slated.log"
+
+    step "The platform moves to API level 4 (the UI toolkit): the phone shows the widget gallery on its screen"
+    show "$slate" --root "$demo/phone" platform upgrade --api-level 4 --min-api-level 1 --release 2027.09
+    mkdir -p "$demo/gallery/files/bin"
+    cp examples/gallery/manifest "$demo/gallery/manifest"
+    cp "$build/examples/gallery/gallery" "$demo/gallery/files/bin/"
+    show "$slate" pack "$demo/gallery" --key "$demo/publisher.key" -o "$demo/gallery.slp"
+    show "$slate" --root "$demo/phone" install "$demo/gallery.slp"
+    port=${SLATE_WEB_PORT:-8080}
+    printf '$ %s --root %s --display web:%s &\n' "$build/system/slated" "$demo/phone" "$port"
+    exec 3< <("$build/system/slated" --root "$demo/phone" --ready-fd 4 --display "web:$port" \
+        4>&1 >"$demo/slated.log" 2>&1)
+    slated_pid=$!
+    trap 'kill -TERM $slated_pid 2>/dev/null || true' EXIT
+    read -r -t 10 <&3 || { cat "$demo/slated.log"; echo "demo: slated did not start (is port $port free? SLATE_WEB_PORT picks another)" >&2; exit 1; }
+    show "$slate" --root "$demo/phone" start org.slate.gallery
+    sleep 1
+    show "$slate" --root "$demo/phone" shot "$demo/screen.png"
+    printf '\n\033[1mThe phone'"'"'s screen: http://127.0.0.1:%s/\033[0m  (a screenshot is in %s/screen.png)\n' "$port" "$demo"
+    printf 'Tap, drag and type there; or drive it from here: %s --root %s tap X Y | swipe X1 Y1 X2 Y2 | key Back | theme dark\n' \
+        "$slate" "$demo/phone"
+    if [ -t 0 ]; then
+        echo "Ctrl-C stops the device."
+        trap 'kill -TERM $slated_pid 2>/dev/null || true; wait $slated_pid || true; echo; exit 0' INT
+        wait "$slated_pid" || true
+    fi
+    kill -TERM "$slated_pid" 2>/dev/null || true
+    wait "$slated_pid" || true
+    trap - EXIT
 fi
 
 printf '\nThe demo devices are in %s; try: %s --root %s/old-phone list\n' "$demo" "$slate" "$demo"

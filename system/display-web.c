@@ -169,37 +169,62 @@ static enum MHD_Result send_frames(struct web *w, struct MHD_Connection *c, uint
     return respond(c, MHD_HTTP_OK, out, size, true, "application/octet-stream");
 }
 
-/* "down X Y" and the like: one line, into the display's input. */
-static bool take_input(struct web *w, char *line) {
+/* A coordinate: an optional minus and at most 6 digits, then the end or a space (*end). */
+static bool coordinate(const char *s, int *ret, const char **end) {
+    bool minus = *s == '-';
+    int v = 0, n = 0;
+    s += minus;
+    for (; *s >= '0' && *s <= '9'; s++, n++)
+        if (n == 6)
+            return false;
+        else
+            v = v * 10 + (*s - '0');
+    if (n == 0 || (*s && *s != ' '))
+        return false;
+    *ret = minus ? -v : v;
+    *end = s;
+    return true;
+}
+
+int web_parse_input(char *line, struct web_input *ret) {
     static const struct {
         const char *word;
         enum proto_input kind;
     } kinds[] = {{"down", INPUT_DOWN}, {"move", INPUT_MOVE}, {"up", INPUT_UP},
                  {"cancel", INPUT_CANCEL}, {"key", INPUT_KEY}, {"text", INPUT_TEXT}};
-    struct display *d = w->s->display;
     char *arg = strchr(line, ' ');
     if (!arg)
-        return false;
+        return -EINVAL;
     *arg++ = '\0';
     for (size_t i = 0; i < sizeof kinds / sizeof *kinds; i++) {
         if (strcmp(line, kinds[i].word) != 0)
             continue;
+        *ret = (struct web_input){.kind = kinds[i].kind};
         if (kinds[i].kind == INPUT_KEY || kinds[i].kind == INPUT_TEXT) {
-            if (!*arg || strlen(arg) >= INPUT_KEY_MAX)
-                return false;
-            display_input(w->s, kinds[i].kind, 0, 0, arg);
-            return true;
+            if (!*arg || strlen(arg) >= INPUT_KEY_MAX || !utf8_printable(arg))
+                return -EINVAL;
+            ret->key = arg;
+            return 0;
         }
-        int x, y;
-        if (sscanf(arg, "%d %d", &x, &y) != 2)
-            return false;
-        /* A drag may leave the canvas: it ends at its edge. */
-        x = x < 0 ? 0 : x >= d->w ? d->w - 1 : x;
-        y = y < 0 ? 0 : y >= d->h ? d->h - 1 : y;
-        display_input(w->s, kinds[i].kind, x, y, NULL);
-        return true;
+        const char *p;
+        if (!coordinate(arg, &ret->x, &p) || *p != ' ' || !coordinate(p + 1, &ret->y, &p) || *p)
+            return -EINVAL;
+        return 0;
     }
-    return false;
+    return -EINVAL;
+}
+
+/* One line from the page, into the display's input. */
+static bool take_input(struct web *w, char *line) {
+    struct display *d = w->s->display;
+    struct web_input in;
+    if (web_parse_input(line, &in) < 0)
+        return false;
+    /* A drag may leave the canvas: it ends at its edge. */
+    in.x = in.x < 0 ? 0 : in.x >= d->w ? d->w - 1 : in.x;
+    in.y = in.y < 0 ? 0 : in.y >= d->h ? d->h - 1 : in.y;
+    display_input(w->s, in.kind, in.x, in.y, in.key);
+    return true;
 }
 
 static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const char *url, const char *method,

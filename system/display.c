@@ -14,6 +14,7 @@
 #include "slated.h"
 #include "text.h"
 #include "theme.h"
+#include "util.h"
 
 extern const struct display_backend headless_backend, web_backend;
 
@@ -225,6 +226,9 @@ void display_input(struct slated *s, enum proto_input kind, int x, int y, const 
     struct unit *u = d ? d->shown : NULL;
     /* The bar takes no touches. */
     if (!u || u->chan_fd < 0 || ((kind == INPUT_DOWN) && y < STATUS_BAR))
+        return;
+    /* Keys and text reach apps as printable UTF-8 only, whatever sent them. */
+    if ((kind == INPUT_KEY || kind == INPUT_TEXT) && (!key || strlen(key) >= INPUT_KEY_MAX || !utf8_printable(key)))
         return;
     if (kind == INPUT_DOWN && x < EDGE_PX) {
         d->edge.active = true;

@@ -89,5 +89,17 @@ bool display_saved_dark(struct slated *s);
 /* The user's theme changed: every app is told (MSG_DISPLAY), the status bar is drawn again. */
 void display_set_theme(struct slated *s, bool dark);
 
+/*
+ * A line of input from the web viewer's page: "down|move|up|cancel X Y" (screen pixels, may be
+ * off the screen), "key NAME" or "text TEXT" (printable UTF-8, shorter than INPUT_KEY_MAX).
+ * line is cut in place (key points into it); 0 or -EINVAL.
+ */
+struct web_input {
+    enum proto_input kind;
+    int x, y;
+    const char *key;
+};
+int web_parse_input(char *line, struct web_input *ret);
+
 /* Input in screen coordinates (backends, slate tap/swipe/key): to the app on screen. */
 void display_input(struct slated *s, enum proto_input kind, int x, int y, const char *key);

@@ -348,10 +348,30 @@ static void test_taps_and_controls(void **state) {
     ui_input(UI_INPUT_TEXT, 0, 0, t, "héllo");
     ui_input(UI_INPUT_KEY, 0, 0, t, "BackSpace");
     assert_string_equal(slate_text_field_get(field), "héll");
+    /* A drag across the text selects it; typing replaces the selection. */
+    ui_input(UI_INPUT_TEXT, 0, 0, t, " world");
+    ui_input(UI_INPUT_DOWN, f.x + 2, f.y + f.h / 2, t, NULL);
+    ui_input(UI_INPUT_MOVE, f.x + f.w - 4, f.y + f.h / 2, t + 50000, NULL);
+    ui_input(UI_INPUT_UP, f.x + f.w - 4, f.y + f.h / 2, t + 100000, NULL);
+    t += 200000;
+    ui_render();
+    ui_input(UI_INPUT_TEXT, 0, 0, t, "new");
+    assert_string_equal(slate_text_field_get(field), "new");
+    ui_input(UI_INPUT_KEY, 0, 0, t, "Home");
+    ui_input(UI_INPUT_KEY, 0, 0, t, "Delete");
+    ui_input(UI_INPUT_TEXT, 0, 0, t, "N");
+    assert_string_equal(slate_text_field_get(field), "New");
+    /* Control characters are not part of one line. */
+    ui_input(UI_INPUT_TEXT, 0, 0, t, "a\nb");
+    assert_string_equal(slate_text_field_get(field), "New");
+    ui_input(UI_INPUT_KEY, 0, 0, t, "BackSpace");
+    ui_input(UI_INPUT_KEY, 0, 0, t, "End");
+    ui_input(UI_INPUT_KEY, 0, 0, t, "BackSpace");
+    assert_string_equal(slate_text_field_get(field), "e");
     /* Back takes the focus away first; then keys go nowhere. */
     ui_input(UI_INPUT_KEY, 0, 0, t, "Back");
     ui_input(UI_INPUT_TEXT, 0, 0, t, "x");
-    assert_string_equal(slate_text_field_get(field), "héll");
+    assert_string_equal(slate_text_field_get(field), "e");
 }
 
 static void test_pages_back(void **state) {

@@ -132,9 +132,10 @@ else
 
     step "The platform moves to API level 4 (the UI toolkit): the phone shows the widget gallery on its screen"
     show "$slate" --root "$demo/phone" platform upgrade --api-level 4 --min-api-level 1 --release 2027.09
-    mkdir -p "$demo/gallery/files/bin"
+    mkdir -p "$demo/gallery/files/bin" "$demo/gallery/files/share/pictures"
     cp examples/gallery/manifest "$demo/gallery/manifest"
     cp "$build/examples/gallery/gallery" "$demo/gallery/files/bin/"
+    cp "$build/examples/gallery/"{hills.jpg,sunset.webp,tiles.png} "$demo/gallery/files/share/pictures/"
     show "$slate" pack "$demo/gallery" --key "$demo/publisher.key" -o "$demo/gallery.slp"
     show "$slate" --root "$demo/phone" install "$demo/gallery.slp"
     port=${SLATE_WEB_PORT:-8080}

@@ -94,17 +94,24 @@ static void open_list(slate_widget *w, void *ud) {
 
 /* ---- the grid page ---- */
 
+/* A card with a little room around it: the grid's items touch, their padding is the gutter. */
+static slate_widget *padded(slate_widget *w) {
+    slate_widget *outer = slate_column();
+    slate_widget_set_padding(outer, SLATE_SPACE_XS, SLATE_SPACE_XS);
+    slate_widget_add(outer, w);
+    return outer;
+}
+
 static slate_widget *grid_cell(size_t i, void *ud) {
     (void)ud;
     char label[16];
     snprintf(label, sizeof label, "%zu", i + 1);
     slate_widget *cell = slate_column(), *t = slate_text(label, SLATE_TEXT_TITLE);
-    slate_widget_set_padding(cell, SLATE_SPACE_XS, SLATE_SPACE_XS);
     slate_widget_set_size(cell, 0, 120);
     slate_widget_set_background(cell, SLATE_SHAPE_CARD, i % 3 ? SLATE_COLOR_SURFACE_VARIANT : SLATE_COLOR_PRIMARY_CONTAINER);
     slate_widget_set_align(cell, SLATE_ALIGN_CENTER, SLATE_ALIGN_CENTER);
     slate_widget_add(cell, t);
-    return cell;
+    return padded(cell);
 }
 
 static void open_grid(slate_widget *w, void *ud) {
@@ -112,6 +119,35 @@ static void open_grid(slate_widget *w, void *ud) {
     slate_widget *g = slate_grid(300, 3, grid_cell, NULL);
     slate_widget_set_padding(g, SLATE_SPACE_S, SLATE_SPACE_S);
     slate_ui_push(g, "Grid");
+}
+
+/* ---- pictures: one of each format, cropped into a grid, whole on their own page ---- */
+
+static const char *const pictures[] = {"/app/share/pictures/hills.jpg", "/app/share/pictures/sunset.webp",
+                                       "/app/share/pictures/tiles.png"};
+#define PICTURES (sizeof pictures / sizeof *pictures)
+
+static void open_picture(slate_widget *w, void *ud) {
+    (void)w;
+    const char *path = ud;
+    slate_widget *image = slate_image(path, SLATE_FIT_CONTAIN);
+    slate_widget_set_flex(image, 1);
+    slate_ui_push(image, strrchr(path, '/') + 1);
+}
+
+static slate_widget *picture_cell(size_t i, void *ud) {
+    (void)ud;
+    slate_widget *image = slate_image(pictures[i % PICTURES], SLATE_FIT_COVER);
+    slate_widget_set_size(image, 0, 220);
+    slate_widget_on_tap(image, open_picture, (void *)pictures[i % PICTURES]);
+    return padded(image);
+}
+
+static void open_pictures(slate_widget *w, void *ud) {
+    (void)w, (void)ud;
+    slate_widget *g = slate_grid(PICTURES * 4, 2, picture_cell, NULL);
+    slate_widget_set_padding(g, SLATE_SPACE_S, SLATE_SPACE_S);
+    slate_ui_push(g, "Pictures");
 }
 
 /* ---- scripts: one toolkit shapes them all ---- */
@@ -202,6 +238,7 @@ static slate_widget *home(void) {
 
     slate_widget_add(col, nav_row("list", "A list of a thousand rows", open_list));
     slate_widget_add(col, nav_row("grid_view", "A grid", open_grid));
+    slate_widget_add(col, nav_row("image", "Pictures: JPEG, WebP, PNG", open_pictures));
     slate_widget_add(col, nav_row("translate", "Scripts of the world", open_scripts));
     return slate_scroll(col);
 }

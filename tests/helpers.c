@@ -3,7 +3,9 @@
 
 #include <archive.h>
 #include <archive_entry.h>
+#include <errno.h>
 #include <fcntl.h>
+#include <sched.h>
 #include <spawn.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -357,4 +359,20 @@ void test_server_stop(struct test_server *s) {
     s->stdin_fd = -1;
     free(s->url);
     s->url = NULL;
+}
+
+bool test_slated_unsupported(char *why, size_t size) {
+    if (geteuid() != 0) {
+        snprintf(why, size, "slated's sandboxes and cgroups need root");
+        return true;
+    }
+    pid_t pid = fork();
+    if (pid == 0)
+        _exit(unshare(CLONE_NEWUSER | CLONE_NEWNS | CLONE_NEWPID) == 0 ? 0 : errno);
+    int status;
+    waitpid(pid, &status, 0);
+    if (WIFEXITED(status) && WEXITSTATUS(status) == 0)
+        return false;
+    snprintf(why, size, "this kernel refuses user namespaces (%s)", strerror(WIFEXITED(status) ? WEXITSTATUS(status) : EPERM));
+    return true;
 }

@@ -93,3 +93,6 @@ void test_server_stop(struct test_server *s);
 
 /* BLAKE2b-256 of data, in hex (65 bytes). */
 void test_hash(const void *data, size_t len, char out[65]);
+
+/* Why slated cannot run here (not root; a kernel refusing user namespaces), into why; false when it can. */
+bool test_slated_unsupported(char *why, size_t size);

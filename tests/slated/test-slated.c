@@ -8,7 +8,6 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
-#include <sched.h>
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
@@ -750,18 +749,7 @@ static void test_memory_pressure(void **state) {
 
 /* Probe once whether slated can run here at all (namespaces, cgroups), and say why not. */
 static void check_environment(void) {
-    if (geteuid() != 0) {
-        snprintf(skip_reason, sizeof skip_reason, "slated's sandboxes and cgroups need root");
-        return;
-    }
-    pid_t pid = fork();
-    if (pid == 0)
-        _exit(unshare(CLONE_NEWUSER | CLONE_NEWNS | CLONE_NEWPID) == 0 ? 0 : errno);
-    int status;
-    waitpid(pid, &status, 0);
-    if (!WIFEXITED(status) || WEXITSTATUS(status) != 0)
-        snprintf(skip_reason, sizeof skip_reason, "this kernel refuses user namespaces (%s)",
-                 strerror(WIFEXITED(status) ? WEXITSTATUS(status) : EPERM));
+    test_slated_unsupported(skip_reason, sizeof skip_reason);
 }
 
 /* Whether slated has SQLite mapped now. */

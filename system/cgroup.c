@@ -404,6 +404,7 @@ struct cgroups {
     struct hierarchy h[CGROUP_PROCS_MAX];
     size_t n_h;
     int daemon_fd;             /* v2: <instance>/daemon */
+    int high_fd;               /* v2: <instance>/memory.high, open once it is first set (cgroups_apps_set_high) */
     unsigned v2_controllers;   /* v2: what groups get (memory, and pids when offered) */
     struct cgroups *next_user; /* v2: the process's other open instances */
     char describe[PATH_MAX + 128];
@@ -580,6 +581,8 @@ struct cgroups *cgroups_close(struct cgroups *c) {
         return NULL;
     if (c->version == 2)
         v2_close(c);
+    if (c->high_fd >= 0)
+        close(c->high_fd);
     for (size_t i = 0; i < c->n_h; i++) {
         struct hierarchy *h = &c->h[i];
         if (h->dir_fd >= 0)
@@ -661,7 +664,7 @@ int cgroups_open(const char *instance, struct cgroups **ret, struct err *e) {
         free(c);
         return err_set(e, -ENOMEM, "cgroup: out of memory");
     }
-    c->daemon_fd = -1;
+    c->daemon_fd = c->high_fd = -1;
     for (size_t i = 0; i < CGROUP_PROCS_MAX; i++)
         c->h[i].own_fd = c->h[i].dir_fd = -1;
 
@@ -1279,12 +1282,19 @@ int cgroups_apps_current(const struct cgroups *c, uint64_t *ret) {
     return read_u64_at(c->h[0].dir_fd, "memory.current", ret);
 }
 
-int cgroups_apps_set_high(const struct cgroups *c, uint64_t high, struct err *e) {
+int cgroups_apps_set_high(struct cgroups *c, uint64_t high, struct err *e) {
     char text[24];
     if (c->version != 2)
         return -EOPNOTSUPP;
+    /* Kept open: an open allocates a file charged to slated's group, below the tripwire it is lifting,
+     * and a charge past it would make slated reclaim first. */
+    if (c->high_fd < 0)
+        c->high_fd = openat(c->h[0].dir_fd, "memory.high", O_WRONLY | O_CLOEXEC | O_NOFOLLOW);
+    if (c->high_fd < 0)
+        return err_set(e, -errno, "cgroup %s/memory.high: %s", c->h[0].path, strerror(errno));
     limit_text(high, "max", text, sizeof text);
-    int r = write_at(c->h[0].dir_fd, "memory.high", text);
+    ssize_t n = write(c->high_fd, text, strlen(text));
+    int r = n < 0 ? -errno : (size_t)n == strlen(text) ? 0 : -EIO;
     return r < 0 ? err_set(e, r, "cgroup %s/memory.high: %s", c->h[0].path, strerror(-r)) : 0;
 }
 

@@ -226,7 +226,7 @@ int cgroups_protect(const struct cgroups *c, uint64_t daemon_min, uint64_t group
  * does: lift it at once. -EOPNOTSUPP on v1.
  */
 int cgroups_apps_current(const struct cgroups *c, uint64_t *ret);
-int cgroups_apps_set_high(const struct cgroups *c, uint64_t high, struct err *e);
+int cgroups_apps_set_high(struct cgroups *c, uint64_t high, struct err *e);
 int cgroups_apps_events_fd(const struct cgroups *c, struct err *e);
 
 /*

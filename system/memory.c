@@ -341,12 +341,13 @@ static int on_tripwire(struct loop_source *src, int fd, uint32_t events, void *u
     uint64_t count;
     (void)src;
     (void)events;
-    (void)cgroups_events_count(fd, "high", &count);
-    if (m->tripwire_high == UINT64_MAX) /* a notice of a crossing already seen (the kernel spaces them out) */
-        return 0;
-    if (cgroups_apps_set_high(m->s->cgroups, UINT64_MAX, NULL) == 0)
+    bool stale = m->tripwire_high == UINT64_MAX; /* a crossing already seen (the kernel spaces notices out) */
+    /* Lifted before anything else: what slated allocates is charged below the tripwire too. */
+    if (!stale && cgroups_apps_set_high(m->s->cgroups, UINT64_MAX, NULL) == 0)
         m->tripwire_high = UINT64_MAX;
-    loop_timer_set(m->recheck, TRIPPED_US);
+    (void)cgroups_events_count(fd, "high", &count);
+    if (!stale)
+        loop_timer_set(m->recheck, TRIPPED_US);
     return 0;
 }
 

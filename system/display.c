@@ -16,9 +16,17 @@
 #include "theme.h"
 #include "util.h"
 
-extern const struct display_backend headless_backend, web_backend;
+extern const struct display_backend headless_backend, web_backend, sdl_backend, drm_backend, fbdev_backend;
 
-static const struct display_backend *const backends[] = {&headless_backend, &web_backend};
+/* Each with how --display names it (what follows the colon is the backend's to read). */
+static const struct {
+    const struct display_backend *b;
+    const char *usage;
+} backends[] = {{&headless_backend, "headless"},
+                {&web_backend, "web[:PORT]"},
+                {&sdl_backend, "sdl[:WxH][,SCALE]"},
+                {&drm_backend, "drm[:/dev/dri/cardN]"},
+                {&fbdev_backend, "fbdev[:/dev/fbN]"}};
 
 static struct display *D(struct slated *s) {
     return s->display;
@@ -254,28 +262,43 @@ void display_input(struct slated *s, enum proto_input kind, int x, int y, const 
 
 /* ---- open and close ---- */
 
+/* What a screen may be: room for an app under the bar; no bigger than an app's surface may be. */
+#define SCREEN_MIN_W 160
+#define SCREEN_MIN_H (STATUS_BAR + 160)
+#define SCREEN_MAX 8192
+
 int display_open(struct slated *s, const char *spec, struct err *e) {
     const char *colon = strchr(spec, ':');
     size_t len = colon ? (size_t)(colon - spec) : strlen(spec);
     const struct display_backend *b = NULL;
     for (size_t i = 0; i < sizeof backends / sizeof *backends; i++)
-        if (strlen(backends[i]->name) == len && !strncmp(backends[i]->name, spec, len))
-            b = backends[i];
-    if (!b)
-        return err_set(e, -EINVAL, "--display %s: none of headless, web[:PORT]", spec);
-    struct display *d = calloc(1, sizeof *d);
-    if (!d || !(d->screen = calloc((size_t)DISPLAY_WIDTH * DISPLAY_HEIGHT, 4))) {
-        free(d);
-        return err_set(e, -ENOMEM, "out of memory");
+        if (strlen(backends[i].b->name) == len && !strncmp(backends[i].b->name, spec, len))
+            b = backends[i].b;
+    if (!b) {
+        char names[256] = "";
+        for (size_t i = 0, at = 0; i < sizeof backends / sizeof *backends && at < sizeof names; i++)
+            at += (size_t)snprintf(names + at, sizeof names - at, "%s%s", i ? ", " : "", backends[i].usage);
+        return err_set(e, -EINVAL, "--display %s: none of %s", spec, names);
     }
+    struct display *d = calloc(1, sizeof *d);
+    if (!d)
+        return err_set(e, -ENOMEM, "out of memory");
+    /* The default device's size, unless the backend's device has one of its own. */
     d->w = DISPLAY_WIDTH;
     d->h = DISPLAY_HEIGHT;
     d->backend = b;
     s->display = d;
     d->dark = display_saved_dark(s);
     int r = b->open(s, colon ? colon + 1 : "", e);
+    bool opened = r == 0;
+    if (r == 0 && (d->w < SCREEN_MIN_W || d->h < SCREEN_MIN_H || d->w > SCREEN_MAX || d->h > SCREEN_MAX))
+        r = err_set(e, -ERANGE, "--display %s: a %dx%d screen; slated shows %dx%d to %dx%d", spec, d->w, d->h,
+                    SCREEN_MIN_W, SCREEN_MIN_H, SCREEN_MAX, SCREEN_MAX);
+    else if (r == 0 && !(d->screen = calloc((size_t)d->w * (size_t)d->h, 4)))
+        r = err_set(e, -ENOMEM, "out of memory for a %dx%d screen", d->w, d->h);
     if (r < 0) {
-        free(d->screen);
+        if (opened && b->close)
+            b->close(s);
         free(d);
         s->display = NULL;
         return r;

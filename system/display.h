@@ -33,7 +33,11 @@ struct loop_source;
 
 struct display_backend {
     const char *name;
-    /* Start on the display (arg: what came after "NAME:"); 0 or a negative errno with one line in e. */
+    /*
+     * Start on the display (arg: what came after "NAME:"); 0 or a negative errno with one line in e.
+     * It may set the screen's size (s->display->w, h: a device's mode) before the screen is made;
+     * it must not touch s->display->screen, which does not exist yet. close undoes a successful open.
+     */
     int (*open)(struct slated *s, const char *arg, struct err *e);
     /* The screen changed inside r. */
     void (*damage)(struct slated *s, struct rect r);
@@ -50,7 +54,7 @@ struct app_surface {
 struct display {
     const struct display_backend *backend;
     void *backend_state;
-    uint32_t *screen; /* XRGB, DISPLAY_WIDTH x DISPLAY_HEIGHT */
+    uint32_t *screen; /* XRGB, w x h (DISPLAY_WIDTH x DISPLAY_HEIGHT unless the backend's device says otherwise) */
     int w, h;
     bool dark;
     struct unit *shown; /* the app whose frames are on the screen */

@@ -27,7 +27,7 @@
 static const char usage[] =
     "usage: slated [--root DIR] [--ready-fd N] [--freeze-delay MS] [--cache-delay MS] [--stop-timeout MS]\n"
     "              [--memory SIZE] [--libslate PATH] [--trim-free SIZE] [--kill-free SIZE] [--no-memory-manager]\n"
-    "              [--display headless|web[:PORT]]\n";
+    "              [--display headless|web[:PORT]|sdl[:WxH][,SCALE]|drm[:/dev/dri/cardN]|fbdev[:/dev/fbN]]\n";
 
 uint64_t now_us(void) {
     struct timespec ts;

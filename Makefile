@@ -59,6 +59,7 @@ bench: deps
 	bench/update.sh
 	bench/slated.sh
 	bench/memory.sh
+	bench/ui.sh
 
 clean:
 	rm -rf $(BUILD) $(FUZZ_BUILD) $(ASAN_BUILD)

@@ -25,15 +25,15 @@
 # what the Slate build needs. Prints figures; fails only when something breaks.
 #
 #   bench/ui.sh                          # BUILD_DIR=... for another build folder (release by default)
-#   FRAMES=1000 ROUNDS=5 bench/ui.sh
+#   FRAMES=1000 ROUNDS=9 bench/ui.sh
 #   KEEP=1 bench/ui.sh                   # keep the work folder (slated's log, smaps, every round's output)
 set -euo pipefail
 
 REPO=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 BUILD=${BUILD_DIR:-$REPO/build-bench}
-FRAMES=${FRAMES:-500}
+FRAMES=${FRAMES:-400}
 WARMUP=${WARMUP:-30}
-ROUNDS=${ROUNDS:-3}
+ROUNDS=${ROUNDS:-5}
 IDLE_S=${IDLE_S:-5}
 . "$REPO/bench/common.sh"
 
@@ -58,9 +58,10 @@ if [ ! -f "$BUILD/build.ninja" ]; then
     say "configuring $BUILD (release)"
     meson setup "$BUILD" "$REPO" --buildtype=release -Dbench_ui=true >/dev/null
 elif [ "$(meson introspect "$BUILD" --buildoptions |
-    python3 -c 'import json, sys; print([o["value"] for o in json.load(sys.stdin) if o["name"] == "bench_ui"][0])')" != True ]; then
+    python3 -c 'import json, sys; print([o["value"] for o in json.load(sys.stdin) if o["name"] == "bench_ui"])')" != "[True]" ]; then
     say "turning on bench_ui in $BUILD"
-    meson configure "$BUILD" -Dbench_ui=true >/dev/null
+    # --reconfigure: a build folder made before the option existed does not know it yet.
+    meson setup --reconfigure "$BUILD" "$REPO" -Dbench_ui=true >/dev/null
 fi
 say "building slate, slated, libslate, slate-list and list-app in $BUILD"
 ninja -C "$BUILD" -j2 cli/slate system/slated system/slate-sandbox lib/libslate.so.1.0.0 bench/ui/slate-list \
@@ -73,7 +74,7 @@ QT_LIST=$BUILD/bench/ui/qt-list
 if [ ! -x "$QT_LIST" ] || [ "$REPO/bench/ui/qt-list.cpp" -nt "$QT_LIST" ] || [ "$REPO/bench/ui/rows.h" -nt "$QT_LIST" ]; then
     say "building qt-list (g++ -O2, Qt $(pkg-config --modversion Qt5Widgets))"
     # shellcheck disable=SC2046 # pkg-config's words are separate arguments
-    g++ -O2 -Wall -Wextra -Werror -fPIC -std=c++17 "$REPO/bench/ui/qt-list.cpp" -o "$QT_LIST" \
+    g++ -O2 -Wall -Wextra -fPIC -std=c++17 "$REPO/bench/ui/qt-list.cpp" -o "$QT_LIST" \
         $(pkg-config --cflags --libs Qt5Widgets)
 fi
 for f in "$SLATE" "$SLATED" "$SLATE_LIST" "$LIST_APP" "$QT_LIST"; do [ -x "$f" ] || die "missing $f"; done

@@ -1,4 +1,4 @@
-/* list-app.c: the UI benchmark's screen (rows.h) as an ordinary app (API level 4): what bench/ui.sh runs under slated for its memory. */
+/* list-app.c: the UI benchmark's screen (rows.h) as an API level 4 app, which bench/ui.sh runs under slated. */
 #include <slate/slate.h>
 
 #include "rows.h"

@@ -23,7 +23,7 @@
 // different item under it is a hover change, and both items' rows are updated: one or two more rows, far from
 // the strip, whose bounding box then makes QListView paint every row on screen. A phone has no pointer (a
 // finger that drags is one, though: Qt makes mouse events of touches), so the pointer is moved off the window
-// first, and the scroll frame is the blit and the strip alone; --pointer-over-list leaves it over the list.
+// first, and the scroll frame is the blit and the strip alone; --pointer-over-list puts it in the list's middle.
 //
 // usage: qt-list FRAMES WARMUP OUT.png [--icons-as-pixmaps] [--pointer-over-list]
 //        qt-list --idle          the screen shown, then the event loop until killed (memory is read from outside)
@@ -59,7 +59,8 @@
 
 static const int MAX_OFFSET = BENCH_ROWS * BENCH_ROW_H - BENCH_H;
 static const char *const NOTO = "/usr/share/fonts/truetype/noto/";
-static const char *const ICON_FONT = "/usr/share/fonts/truetype/material-design-icons-iconfont/MaterialIcons-Regular.ttf";
+static const char *const ICON_FONT =
+    "/usr/share/fonts/truetype/material-design-icons-iconfont/MaterialIcons-Regular.ttf";
 enum { ROLE_DETAIL = Qt::UserRole, ROLE_ICON };
 
 static double now_ms() {
@@ -83,7 +84,7 @@ static QColor rgb(unsigned c) {
 }
 
 class RowDelegate : public QStyledItemDelegate {
-public:
+  public:
     QFont title, detail, icon;
     QHash<QString, QPixmap> pixmaps; // filled only with --icons-as-pixmaps
     long paints = 0;
@@ -135,7 +136,8 @@ public:
         else
             p->drawPixmap(box.topLeft(), pixmaps.value(name));
         // The two lines centred in the row: 24 + 20 px of line boxes, 2 px above, as the toolkit's column.
-        int width = r.width() - BENCH_TEXT_X - BENCH_PAD_H, top = r.y() + (BENCH_ROW_H - BENCH_TITLE_LINE - BENCH_DETAIL_LINE) / 2;
+        int width = r.width() - BENCH_TEXT_X - BENCH_PAD_H,
+            top = r.y() + (BENCH_ROW_H - BENCH_TITLE_LINE - BENCH_DETAIL_LINE) / 2;
         p->setPen(rgb(BENCH_ON_SURFACE));
         p->setFont(title);
         p->drawText(QRect(r.x() + BENCH_TEXT_X, top, width, BENCH_TITLE_LINE), Qt::AlignLeft | Qt::AlignVCenter,
@@ -156,7 +158,8 @@ static long differing(const QImage &a, const QImage &b) {
         return -1;
     long n = 0;
     for (int y = 0; y < a.height(); y++) {
-        const QRgb *p = reinterpret_cast<const QRgb *>(a.constScanLine(y)), *q = reinterpret_cast<const QRgb *>(b.constScanLine(y));
+        const QRgb *p = reinterpret_cast<const QRgb *>(a.constScanLine(y)),
+                   *q = reinterpret_cast<const QRgb *>(b.constScanLine(y));
         for (int x = 0; x < a.width(); x++)
             n += (p[x] & 0xffffff) != (q[x] & 0xffffff);
     }
@@ -173,9 +176,11 @@ static int compare(const char *a_path, const char *b_path) {
     b = b.convertToFormat(QImage::Format_RGB32);
     long any = 0, far = 0;
     for (int y = 0; y < a.height(); y++) {
-        const QRgb *p = reinterpret_cast<const QRgb *>(a.constScanLine(y)), *q = reinterpret_cast<const QRgb *>(b.constScanLine(y));
+        const QRgb *p = reinterpret_cast<const QRgb *>(a.constScanLine(y)),
+                   *q = reinterpret_cast<const QRgb *>(b.constScanLine(y));
         for (int x = 0; x < a.width(); x++) {
-            int d = std::max({abs(qRed(p[x]) - qRed(q[x])), abs(qGreen(p[x]) - qGreen(q[x])), abs(qBlue(p[x]) - qBlue(q[x]))});
+            int d = std::max(
+                {abs(qRed(p[x]) - qRed(q[x])), abs(qGreen(p[x]) - qGreen(q[x])), abs(qBlue(p[x]) - qBlue(q[x]))});
             any += d > 0;
             far += d > 64;
         }
@@ -197,7 +202,8 @@ int main(int argc, char **argv) {
             usage = true;
     }
     if (usage) {
-        fprintf(stderr, "usage: qt-list FRAMES WARMUP OUT.png [--icons-as-pixmaps] [--pointer-over-list] | qt-list --idle\n");
+        fprintf(stderr,
+                "usage: qt-list FRAMES WARMUP OUT.png [--icons-as-pixmaps] [--pointer-over-list] | qt-list --idle\n");
         return 100;
     }
     int frames = idle ? 1 : atoi(argv[1]), warmup = idle ? 0 : atoi(argv[2]);

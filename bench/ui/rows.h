@@ -16,39 +16,48 @@
 #define BENCH_H 1600
 #define BENCH_ROWS 200
 #define BENCH_ROW_H 72
-#define BENCH_PAD_V 12        /* SLATE_SPACE_M: above and below the icon */
-#define BENCH_PAD_H 16        /* SLATE_SPACE_L: left and right of the row */
-#define BENCH_ICON 48         /* the circle */
-#define BENCH_GLYPH 24        /* the icon in it (the theme's icon size) */
-#define BENCH_TEXT_X 80       /* pad 16 + icon 48 + gap 16 */
-#define BENCH_TITLE_PX 17     /* SLATE_TEXT_SUBTITLE: 17 px on a 24 px line */
+#define BENCH_PAD_V 12    /* SLATE_SPACE_M: above and below the icon */
+#define BENCH_PAD_H 16    /* SLATE_SPACE_L: left and right of the row */
+#define BENCH_ICON 48     /* the circle */
+#define BENCH_GLYPH 24    /* the icon in it (the theme's icon size) */
+#define BENCH_TEXT_X 80   /* pad 16 + icon 48 + gap 16 */
+#define BENCH_TITLE_PX 17 /* SLATE_TEXT_SUBTITLE: 17 px on a 24 px line */
 #define BENCH_TITLE_LINE 24
-#define BENCH_DETAIL_PX 14    /* SLATE_TEXT_CAPTION: 14 px on a 20 px line */
+#define BENCH_DETAIL_PX 14 /* SLATE_TEXT_CAPTION: 14 px on a 20 px line */
 #define BENCH_DETAIL_LINE 20
 /* The light theme's colours (lib/ui/theme.c), 0xRRGGBB. */
-#define BENCH_SURFACE 0xfafafc           /* the page */
-#define BENCH_ON_SURFACE 0x1b1c1f        /* the title */
+#define BENCH_SURFACE 0xfafafc            /* the page */
+#define BENCH_ON_SURFACE 0x1b1c1f         /* the title */
 #define BENCH_ON_SURFACE_VARIANT 0x5c6069 /* the second line */
-#define BENCH_PRIMARY 0x2f5fd0           /* the icon */
-#define BENCH_PRIMARY_CONTAINER 0xdbe4fb /* its circle */
+#define BENCH_PRIMARY 0x2f5fd0            /* the icon */
+#define BENCH_PRIMARY_CONTAINER 0xdbe4fb  /* its circle */
 
 static const char *const bench_titles[16] = {
-    "Wi-Fi",    "Bluetooth", "Display",       "Sound",    "Notifications", "Battery", "Storage",  "Apps",
-    "Privacy", "Location",  "Security",      "Accounts", "Accessibility", "Language", "Date & time", "About phone",
+    "Wi-Fi",   "Bluetooth", "Display",  "Sound",    "Notifications", "Battery",  "Storage",     "Apps",
+    "Privacy", "Location",  "Security", "Accounts", "Accessibility", "Language", "Date & time", "About phone",
 };
 static const char *const bench_details[16] = {
-    "Connected to Home-5G",        "On, visible as Slate phone", "Brightness, dark theme, font size",
-    "Volume, vibration, ringtone", "App notifications, do not disturb", "82 %, about 1 day left",
-    "41 GB used of 64 GB",         "Default apps, permissions",  "Permissions, account activity",
-    "On, 7 apps have access",      "Screen lock, fingerprint",   "Sync, backup, passwords",
-    "Screen reader, display, interaction", "English (United Kingdom)", "Automatic, GMT+00:00",
+    "Connected to Home-5G",
+    "On, visible as Slate phone",
+    "Brightness, dark theme, font size",
+    "Volume, vibration, ringtone",
+    "App notifications, do not disturb",
+    "82 %, about 1 day left",
+    "41 GB used of 64 GB",
+    "Default apps, permissions",
+    "Permissions, account activity",
+    "On, 7 apps have access",
+    "Screen lock, fingerprint",
+    "Sync, backup, passwords",
+    "Screen reader, display, interaction",
+    "English (United Kingdom)",
+    "Automatic, GMT+00:00",
     "Slate 2026.12, API level 4",
 };
 /* Material Icons ligature names (fonts-material-design-icons-iconfont). */
 static const char *const bench_icons[16] = {
-    "wifi",     "bluetooth",   "brightness_6", "volume_up",      "notifications", "battery_full", "storage",
-    "apps",     "privacy_tip", "location_on",  "security",       "account_circle", "accessibility", "language",
-    "schedule", "info",
+    "wifi",        "bluetooth",   "brightness_6", "volume_up",      "notifications", "battery_full", "storage",  "apps",
+    "privacy_tip", "location_on", "security",     "account_circle", "accessibility", "language",     "schedule", "info",
 };
 
 /* Row i's icon name and its two lines (every row differs: no two texts are the same layout). */

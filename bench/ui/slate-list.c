@@ -176,7 +176,8 @@ int main(int argc, char **argv) {
     report("memset", v, frames);
     for (int i = 0; i < warmup + frames; i++) {
         double t = now_ms();
-        memmove(s->px, s->px + (size_t)s->stride * BENCH_ROW_H, (n_px - (size_t)s->stride * BENCH_ROW_H) * sizeof *s->px);
+        memmove(s->px, s->px + (size_t)s->stride * BENCH_ROW_H,
+                (n_px - (size_t)s->stride * BENCH_ROW_H) * sizeof *s->px);
         __asm__ volatile("" : : "r"(s->px) : "memory");
         if (i >= warmup)
             v[i - warmup] = now_ms() - t;

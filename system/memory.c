@@ -37,16 +37,16 @@ struct memmgr {
     struct loop_source *psi_some, *psi_full, *device, *reclaim, *recheck, *tripwire, *device_max;
     int psi_some_fd, psi_full_fd, device_fd, reclaim_fd, tripwire_fd, device_max_fd;
     uint64_t last_check_us;
-    uint64_t thresholds[2]; /* v1: the device's usage at its trim and kill lines */
-    uint64_t tripwire_high;  /* v2: the apps' memory.high now; UINT64_MAX: none */
-    uint64_t device_max_hits; /* v2: times the device reached its limit, when last read */
-    uint64_t claimed;        /* v2: the protection the foreground apps claim (the instance's memory.min) */
-    bool watching;           /* v2: looking every WATCH_US while free memory falls */
-    uint64_t watch_free, watch_us; /* the lowest free memory seen while watching, and when it last fell */
-    struct unit *victim;   /* killed, its memory not yet back */
-    bool pressure;         /* below the trim line: rechecking */
-    bool trimmed;          /* this episode's trims were sent */
-    uint64_t last_full_us; /* the last full-stall event */
+    uint64_t thresholds[2];         /* v1: the device's usage at its trim and kill lines */
+    uint64_t tripwire_high;         /* v2: the apps' memory.high now; UINT64_MAX: none */
+    uint64_t device_max_hits;       /* v2: times the device reached its limit, when last read */
+    uint64_t claimed;               /* v2: what the foreground apps claim (in the instance's memory.min) */
+    bool watching;                  /* v2: looking every WATCH_US while free memory falls */
+    uint64_t watch_free, watch_us;  /* the lowest free memory seen while watching, and when it last fell */
+    struct unit *victim;            /* killed, its memory not yet back */
+    bool pressure;                  /* below the trim line */
+    bool trimmed;                   /* this episode's trims were sent */
+    uint64_t last_full_us;          /* the last full-stall event */
     uint64_t refaults, refaults_us; /* the device's refault counter when last looked at */
 };
 
@@ -272,7 +272,8 @@ static void check(struct memmgr *m) {
     if (kill_line < KILL_FLOOR)
         kill_line = KILL_FLOOR;
     bool short_of = free_b < trim_line;
-    bool critical = short_of && (thrashing(m, total) || free_b < kill_line || now_us() - m->last_full_us < FULL_STALL_US);
+    bool critical =
+        short_of && (thrashing(m, total) || free_b < kill_line || now_us() - m->last_full_us < FULL_STALL_US);
     if (watch_fall(m, free_b, free_b < trim_line + TRIPWIRE_MIN))
         next = WATCH_US;
     arm_tripwire(m, free_b, next || critical ? 0 : short_of ? kill_line : trim_line);
@@ -544,7 +545,8 @@ int memmgr_start(struct slated *s, const struct memmgr_config *cfg) {
     slated_log(s, "memory: manager on (%s%s%s%s%s%s; device %s)", m->psi_some ? "PSI" : "no PSI",
                m->psi_some && fine ? " in 500 ms windows" : "", m->device ? ", device threshold" : "",
                m->reclaim ? ", device reclaim" : "", m->tripwire ? ", apps' tripwire" : "",
-               m->device_max ? ", device limit hits" : "", limit != UINT64_MAX ? "confined by its cgroup" : "is the machine");
+               m->device_max ? ", device limit hits" : "",
+               limit != UINT64_MAX ? "confined by its cgroup" : "is the machine");
     check(m); /* already short at start? */
     return 0;
 }

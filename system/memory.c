@@ -39,7 +39,6 @@ struct memmgr {
     uint64_t last_check_us;
     uint64_t thresholds[2];         /* v1: the device's usage at its trim and kill lines */
     uint64_t tripwire_high;         /* v2: the apps' memory.high now; UINT64_MAX: none */
-    uint64_t device_max_hits;       /* v2: times the device reached its limit, when last read */
     uint64_t claimed;               /* v2: what the foreground apps claim (in the instance's memory.min) */
     bool watching;                  /* v2: looking every WATCH_US while free memory falls */
     uint64_t watch_free, watch_us;  /* the lowest free memory seen while watching, and when it last fell */
@@ -352,17 +351,18 @@ static int on_tripwire(struct loop_source *src, int fd, uint32_t events, void *u
     return 0;
 }
 
-/* The device reached its limit (v2): the kernel reclaims there and kills next. As critical as a full stall. */
+/*
+ * The device reached its limit (v2) and reclaims there: v1's reclaim event. A device full of page cache
+ * turns it into app memory at its limit without crossing the tripwire (set on the use, cache included).
+ */
 static int on_device_max(struct loop_source *src, int fd, uint32_t events, void *userdata) {
     struct memmgr *m = userdata;
     uint64_t count;
     (void)src;
     (void)events;
-    if (cgroups_events_count(fd, "max", &count) == 0 && count != m->device_max_hits) {
-        m->device_max_hits = count;
-        m->last_full_us = now_us();
-    }
-    check(m);
+    (void)cgroups_events_count(fd, "max", &count);
+    if (now_us() - m->last_check_us >= RECLAIM_CHECK_US)
+        check(m);
     return 0;
 }
 
@@ -486,10 +486,7 @@ static void watch_v2(struct memmgr *m, bool confined) {
     if (!confined)
         return;
     fd = cgroups_device_events_fd(m->s->cgroups, &e);
-    if (fd >= 0 && cgroups_events_count(fd, "max", &m->device_max_hits) == 0)
-        watch(m, fd, EPOLLPRI, on_device_max, &m->device_max, &m->device_max_fd);
-    else if (fd >= 0)
-        close(fd);
+    watch(m, fd, EPOLLPRI, on_device_max, &m->device_max, &m->device_max_fd);
 }
 
 int memmgr_start(struct slated *s, const struct memmgr_config *cfg) {

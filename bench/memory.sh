@@ -13,7 +13,8 @@
 #    runs in a QEMU guest with 1 GB of RAM (software emulation, -accel tcg; Debian's kernel, an
 #    initramfs made here): under earlyoom (Debian's package, its default flags, plus --avoid for the
 #    foreground app, as a user would configure it; and once more without), and under slated with its
-#    manager on and off. The guest has cgroup v2, so slated runs its v2 path there.
+#    manager on and off. The guest has cgroup v2, so slated runs its v2 path there; once more on a
+#    512 MiB device inside it (a v2 group with memory.max, the load sized to it), manager on and off.
 #
 # Reported per run: time from pressure onset to relief, kills, whether the foreground app survived,
 # its stall time (PSI full of its own cgroup), the manager's wake-ups while idle and its memory.
@@ -23,7 +24,8 @@
 #   bench/memory.sh                  # BUILD_DIR=... for another build folder (release by default)
 #   IDLE_S=30 bench/memory.sh        # a longer idle window (default 10 s)
 #   GUEST=0 bench/memory.sh          # the host part only (HOST=0: the guest part only)
-#   GUEST_RUNS=slated bench/memory.sh   # some of the guest's runs (earlyoom earlyoom-plain slated kernel)
+#   GUEST_RUNS=slated bench/memory.sh   # some of the guest's runs (earlyoom earlyoom-plain slated kernel
+#                                       # slated-confined kernel-confined)
 #   KEEP=1 bench/memory.sh           # keep the work folder (every log, the guest's console, the initramfs)
 #
 # Needs root (cgroups, slated), the Slate build's dependencies, and from Debian: qemu-system-x86 and
@@ -41,7 +43,8 @@ GUEST_TIMEOUT=${GUEST_TIMEOUT:-420}
 IDLE_S=${IDLE_S:-10}
 HOST=${HOST:-1}
 GUEST=${GUEST:-1}
-GUEST_RUNS=${GUEST_RUNS:-earlyoom earlyoom-plain slated kernel}
+GUEST_RUNS=${GUEST_RUNS:-earlyoom earlyoom-plain slated kernel slated-confined kernel-confined}
+CONFINED_MIB=${CONFINED_MIB:-512}
 . "$REPO/bench/common.sh"
 
 if [ "$(id -u)" != 0 ]; then
@@ -251,24 +254,34 @@ if [ "$GUEST" = 1 ]; then
             done
     } | sort -u | while read -r lib; do stage_file "$lib"; done
 
-    # The device roots (slated's with the manager on and off), prepared here with this slate.
+    # The device roots (slated's with the manager on and off), prepared here with this slate; those of
+    # the confined device with the budgets of its load.
     make_device_root "$R/guest-template"
     cp -a "$R/guest-template" "$STAGE/device-slated"
     cp -a "$R/guest-template" "$STAGE/device-kernel"
+    size_load "$CONFINED_MIB"
+    confined="--hoard-mib $HOARD_MIB --grow-mib $GROW_MIB --v2-device yes --limit $((CONFINED_MIB << 20))"
+    make_device_root "$R/confined-template"
+    cp -a "$R/confined-template" "$STAGE/device-slated-confined"
+    cp -a "$R/confined-template" "$STAGE/device-kernel-confined"
+    size_load "$GUEST_MIB"
 
     # The runs, one command line each (no quoting: the guest's init splits at blanks).
-    common="--hoard-mib $HOARD_MIB --grow-mib $GROW_MIB --v2 /sys/fs/cgroup --idle-s $IDLE_S --sample-ms 10 --timeout-s 240"
+    common="--v2 /sys/fs/cgroup --idle-s $IDLE_S --sample-ms 10 --timeout-s 240"
+    whole="--hoard-mib $HOARD_MIB --grow-mib $GROW_MIB"
     eo="--earlyoom /usr/bin/earlyoom --fg-exe /bench/bin/fgapp --bg-exe /bench/bin/bgapp --log /tmp/earlyoom.log"
     eo_args=""
     for a in $EO_ARGS; do eo_args="$eo_args --earlyoom-arg $a"; done
     sl="--slated /slate/bin/slated --slate /slate/bin/slate --libslate /slate/lib/libslate.so.1"
     for run in $GUEST_RUNS; do
         case $run in
-            earlyoom) echo "/bench/memory-run --mode earlyoom --name guest-earlyoom $common $eo $eo_args --earlyoom-arg --avoid --earlyoom-arg ^fgapp\$" ;;
-            earlyoom-plain) echo "/bench/memory-run --mode earlyoom --name guest-earlyoom-plain $common $eo $eo_args" ;;
-            slated) echo "/bench/memory-run --mode slated --name guest-slated $common $sl --root /device-slated --log /tmp/slated.log" ;;
-            kernel) echo "/bench/memory-run --mode kernel --name guest-kernel $common $sl --root /device-kernel --log /tmp/slated-off.log" ;;
-            *) die "GUEST_RUNS: no run named $run (earlyoom, earlyoom-plain, slated, kernel)" ;;
+            earlyoom) echo "/bench/memory-run --mode earlyoom --name guest-earlyoom $common $whole $eo $eo_args --earlyoom-arg --avoid --earlyoom-arg ^fgapp\$" ;;
+            earlyoom-plain) echo "/bench/memory-run --mode earlyoom --name guest-earlyoom-plain $common $whole $eo $eo_args" ;;
+            slated) echo "/bench/memory-run --mode slated --name guest-slated $common $whole $sl --root /device-slated --log /tmp/slated.log" ;;
+            kernel) echo "/bench/memory-run --mode kernel --name guest-kernel $common $whole $sl --root /device-kernel --log /tmp/slated-off.log" ;;
+            slated-confined) echo "/bench/memory-run --mode slated --name guest-slated-confined $common $confined $sl --root /device-slated-confined --log /tmp/slated-confined.log" ;;
+            kernel-confined) echo "/bench/memory-run --mode kernel --name guest-kernel-confined $common $confined $sl --root /device-kernel-confined --log /tmp/slated-off-confined.log" ;;
+            *) die "GUEST_RUNS: no run named $run (earlyoom, earlyoom-plain, slated, kernel, slated-confined, kernel-confined)" ;;
         esac
     done >"$STAGE/bench/runs"
 
@@ -308,18 +321,19 @@ echo "|---|---|---|---|---|---|---|---|---|---|---|"
 NAMES=()
 [ "$HOST" = 1 ] && NAMES+=(host-slated host-kernel)
 if [ "$GUEST" = 1 ]; then
-    for run in slated kernel earlyoom earlyoom-plain; do
+    for run in slated kernel slated-confined kernel-confined earlyoom earlyoom-plain; do
         case " $GUEST_RUNS " in *" $run "*) NAMES+=("guest-$run") ;; esac
     done
 fi
 for n in "${NAMES[@]}"; do
     case $n in
         host-*) dev="cgroup v1, $(get "$n" device_mib) MiB" ;;
+        *-confined) dev="QEMU guest, cgroup v2, $(get "$n" device_mib) MiB" ;;
         *) dev="QEMU guest, $(get "$n" device_mib) MiB" ;;
     esac
     case $n in
-        *-slated) what="slated" ;;
-        *-kernel) what="kernel (slated --no-memory-manager)" ;;
+        *-slated | *-slated-confined) what="slated" ;;
+        *-kernel | *-kernel-confined) what="kernel (slated --no-memory-manager)" ;;
         *-earlyoom) what="earlyoom $EO_ARGS --avoid ^fgapp\$" ;;
         *-earlyoom-plain) what="earlyoom $EO_ARGS" ;;
     esac
@@ -357,6 +371,7 @@ echo "|---|---|"
     echo "| guest: slated / earlyoom, onset to relief | $(ratio "$(get guest-slated relief_ms)" "$(get guest-earlyoom relief_ms)") |"
     echo "| guest: slated / kernel, fg stall (full) | $(ratio "$(get guest-slated fg_full_ms)" "$(get guest-kernel fg_full_ms)") |"
     echo "| guest: slated / earlyoom, VmRSS | $(ratio "$(get guest-slated rss_kb)" "$(get guest-earlyoom rss_kb)") |"
+    echo "| guest, ${CONFINED_MIB} MiB v2 device: slated / kernel, fg stall (full) | $(ratio "$(get guest-slated-confined fg_full_ms)" "$(get guest-kernel-confined fg_full_ms)") |"
 }
 echo
 echo "What each run's apps ended as, what the manager said (the kills), and when the foreground app stalled"
@@ -376,7 +391,7 @@ echo
 # ---- goals ----
 
 SLATED_RUNS=()
-for n in "${NAMES[@]}"; do case $n in *-slated) SLATED_RUNS+=("$n") ;; esac; done
+for n in "${NAMES[@]}"; do case $n in *-slated | *-slated-confined) SLATED_RUNS+=("$n") ;; esac; done
 lost=()
 for n in "${NAMES[@]}"; do [ "$(get "$n" fg)" = survived ] || lost+=("$n: $(get "$n" fg)"); done
 lost_slated=()
@@ -389,7 +404,9 @@ fi
 [ ${#lost[@]} = 0 ] || echo "  (not under slated's manager: ${lost[*]})"
 if [ "$GUEST" = 1 ]; then
     s=$(get guest-slated fg_full_ms) e=$(get guest-earlyoom fg_full_ms)
-    if awk -v s="$s" -v e="$e" 'BEGIN { exit !(s <= e / 2) }'; then
+    if [ "$s" = - ] || [ "$e" = - ]; then
+        echo "goal not measured: the stall against earlyoom's needs the guest's slated and earlyoom runs"
+    elif awk -v s="$s" -v e="$e" 'BEGIN { exit !(s <= e / 2) }'; then
         echo "goal met: slated's foreground stall ${s} ms, at most half of earlyoom's ${e} ms"
     else
         echo "goal missed: slated's foreground stall ${s} ms, more than half of earlyoom's ${e} ms"

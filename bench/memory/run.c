@@ -12,8 +12,9 @@
  *   earlyoom   the apps as plain processes (load.c under the names bgapp and fgapp), earlyoom
  *              watching the machine
  *
- * The device is either a v1 memory cgroup made here with --limit (on the host: slated and all
- * it starts live in it), or, without --device-v1, the whole machine (the 1 GB guest).
+ * The device is a v1 memory cgroup made here with --device-v1 and --limit (on the host: slated and
+ * all it starts live in it), a v2 group with --v2-device and --limit (the guest: a device smaller
+ * than the machine, on slated's v2 path), or, without either, the whole machine (the 1 GB guest).
  *
  * What it measures, sampling every --sample-ms from the foreground app's start:
  *   onset      the first sample in which the device is short of memory: a memory stall in it
@@ -59,6 +60,7 @@ static struct {
     int hoards;
     long hoard_mib, grow_mib;
     const char *device_v1; /* a v1 memory cgroup folder to make, or NULL: the whole machine */
+    bool v2_device;        /* a v2 group with memory.max --limit, made in this run's group */
     uint64_t limit;
     const char *v2; /* the cgroup2 mount */
     const char *slated, *slate, *root, *libslate, *log;
@@ -163,7 +165,8 @@ static char *fmt(const char *f, ...) {
 static char *v2_run;   /* this run's cgroup v2 group: the device's PSI (host), or the foreground app's parent */
 static int dev_psi_fd = -1, fg_psi_fd = -1, glob_psi_fd = -1;
 static int v1_usage_fd = -1, v1_stat_fd = -1, meminfo_fd = -1;
-static bool v1_made; /* o.device_v1 is ours to remove */
+static bool v1_made;   /* o.device_v1 is ours to remove */
+static char *v2_dev;   /* with --v2-device: the device's v2 group */
 static uint64_t device_total;
 
 struct psi {
@@ -186,12 +189,12 @@ static bool psi_read(int fd, struct psi *p) {
 static uint64_t device_free(void) {
     char buf[4096];
     uint64_t v = 0;
-    if (o.device_v1) {
+    if (o.device_v1 || o.v2_device) {
         uint64_t used = 0, inactive = 0;
         if (read_at(v1_usage_fd, buf, sizeof buf) > 0)
             used = strtoull(buf, NULL, 10);
         if (read_at(v1_stat_fd, buf, sizeof buf) > 0)
-            key_u64(buf, "total_inactive_file ", &inactive);
+            key_u64(buf, o.v2_device ? "inactive_file " : "total_inactive_file ", &inactive);
         used = used > inactive ? used - inactive : 0;
         return used < device_total ? device_total - used : 0;
     }
@@ -260,6 +263,37 @@ static void make_device(void) {
         if (dev_psi_fd < 0)
             die("%s: %s", p, strerror(errno));
         free(p);
+    } else if (o.v2_device) {
+        /* The controllers slated's groups get (memory, pids) handed down to the device: from the root,
+         * through this run's group. */
+        char *p = fmt("%s/cgroup.subtree_control", o.v2), text[32];
+        if (write_file(p, "+memory +pids") < 0)
+            die("%s: cannot enable memory and pids", p);
+        free(p);
+        p = fmt("%s/cgroup.subtree_control", v2_run);
+        if (write_file(p, "+memory +pids") < 0)
+            die("%s: cannot enable memory and pids", p);
+        free(p);
+        v2_dev = fmt("%s/device", v2_run);
+        if (mkdir(v2_dev, 0755) < 0)
+            die("%s: %s", v2_dev, strerror(errno));
+        p = fmt("%s/memory.max", v2_dev);
+        snprintf(text, sizeof text, "%" PRIu64, o.limit);
+        if (write_file(p, text) < 0)
+            die("%s: %s", p, strerror(errno));
+        free(p);
+        device_total = o.limit;
+        p = fmt("%s/memory.current", v2_dev);
+        v1_usage_fd = open(p, O_RDONLY | O_CLOEXEC);
+        free(p);
+        p = fmt("%s/memory.stat", v2_dev);
+        v1_stat_fd = open(p, O_RDONLY | O_CLOEXEC);
+        free(p);
+        p = fmt("%s/memory.pressure", v2_dev);
+        dev_psi_fd = open(p, O_RDONLY | O_CLOEXEC);
+        free(p);
+        if (v1_usage_fd < 0 || v1_stat_fd < 0 || dev_psi_fd < 0)
+            die("%s: no memory.current, memory.stat or memory.pressure", v2_dev);
     } else {
         uint64_t kb = 0;
         meminfo_fd = open("/proc/meminfo", O_RDONLY | O_CLOEXEC);
@@ -272,6 +306,8 @@ static void make_device(void) {
 
 /* Into the device: both hierarchies on the host; nothing to do when the device is the machine. */
 static void join_device(pid_t pid) {
+    if (v2_dev)
+        join(v2_dev, pid);
     if (!o.device_v1)
         return;
     join(o.device_v1, pid);
@@ -284,6 +320,11 @@ static void rmdir_retry(const char *path) {
 }
 
 static void remove_device(void) {
+    if (v2_dev) {
+        rmdir_retry(v2_dev);
+        free(v2_dev);
+        v2_dev = NULL;
+    }
     if (v2_run) {
         char *fg = fmt("%s/fg", v2_run);
         rmdir_retry(fg);
@@ -950,7 +991,8 @@ static void cleanup(void) {
 
 static void usage(void) {
     fputs("usage: memory-run --mode slated|kernel|earlyoom --name NAME [--hoards N] [--hoard-mib N] [--grow-mib N]\n"
-          "         [--device-v1 DIR --limit BYTES] [--v2 CGROUP2-MOUNT] [--sample-ms N] [--idle-s N] [--timeout-s N]\n"
+          "         [--device-v1 DIR --limit BYTES | --v2-device yes --limit BYTES] [--v2 CGROUP2-MOUNT]\n"
+          "         [--sample-ms N] [--idle-s N] [--timeout-s N]\n"
           "         [--freeze-ms N] [--cache-ms N] --log FILE\n"
           "  slated, kernel: --slated PATH --slate PATH --root DIR [--libslate PATH]\n"
           "  earlyoom: --earlyoom PATH [--earlyoom-arg ARG]... --fg-exe PATH --bg-exe PATH\n",
@@ -976,6 +1018,8 @@ int main(int argc, char **argv) {
             o.grow_mib = atol(v);
         else if (strcmp(a, "--device-v1") == 0)
             o.device_v1 = v;
+        else if (strcmp(a, "--v2-device") == 0)
+            o.v2_device = strcmp(v, "yes") == 0;
         else if (strcmp(a, "--limit") == 0)
             o.limit = strtoull(v, NULL, 10);
         else if (strcmp(a, "--v2") == 0)
@@ -1012,7 +1056,7 @@ int main(int argc, char **argv) {
             usage();
     }
     if (!o.mode || !o.name || !o.log || o.hoards < 1 || o.hoards > MAX_HOARDS || o.hoard_mib < 1 || o.grow_mib < 2 ||
-        o.sample_ms < 1 || (o.device_v1 && !o.limit))
+        o.sample_ms < 1 || ((o.device_v1 || o.v2_device) && !o.limit) || (o.device_v1 && o.v2_device))
         usage();
     with_slated = strcmp(o.mode, "slated") == 0 || strcmp(o.mode, "kernel") == 0;
     if (with_slated ? !o.slated || !o.slate || !o.root : strcmp(o.mode, "earlyoom") != 0 || !o.earlyoom || !o.fg_exe || !o.bg_exe)

@@ -131,6 +131,8 @@ SLATE_TEST_DRM=/dev/dri/card0
 SLATE_TEST_FBDEV=/dev/fb0
 SLATE_TEST_DEVICES_ONLY=1
 SLATE_TEST_SLOW=4
+ASAN_OPTIONS=${ASAN_OPTIONS:-}
+UBSAN_OPTIONS=${UBSAN_OPTIONS:-}
 EOF
 echo "$BUILD/tests/display/test-display $BUILD/system/slated $BUILD/tests/ui/tapapp" >"$STAGE/guest/run"
 INITRD=$WORK/initrd.cpio

@@ -25,6 +25,8 @@
 #define SIDE_MAX 16384
 #define PIXELS_MAX (64 * 1024 * 1024)
 #define FILE_MAX (256 * 1024 * 1024)
+/* libjpeg's working memory (a progressive JPEG keeps every coefficient: 6 bytes a pixel at most). */
+#define JPEG_MEMORY_MAX (256 * 1024 * 1024)
 /* libpng's own cap on one ancillary chunk (an ICC profile, text): the pixels need none of them. */
 #define PNG_CHUNK_MAX (1024 * 1024)
 
@@ -190,10 +192,12 @@ static void jpeg_on_error(j_common_ptr cinfo) {
 
 /*
  * Warnings about damaged data are tolerated (most such photos still show), but
- * not the end of the data: libjpeg would paint the rest grey and call it done.
+ * not data that ends early, in the file or in a scan: libjpeg would paint the
+ * rest grey and call it done, and a few hundred bytes would stand for a
+ * picture of any size.
  */
 static void jpeg_on_message(j_common_ptr cinfo, int level) {
-    if (level < 0 && cinfo->err->msg_code == JWRN_JPEG_EOF)
+    if (level < 0 && (cinfo->err->msg_code == JWRN_JPEG_EOF || cinfo->err->msg_code == JWRN_HIT_MARKER))
         jpeg_on_error(cinfo);
 }
 
@@ -270,10 +274,14 @@ static int jpeg_decode(struct jpeg_job *j, const uint8_t *data, size_t len, cons
             sym_jpeg_destroy_decompress(&j->cinfo);
         free(j->row);
         image_free(j->img);
+        /* Past max_memory_to_use libjpeg asks for a backing store (a temporary file), which it lacks. */
+        if (j->mgr.msg_code == JERR_OUT_OF_MEMORY || j->mgr.msg_code == JERR_NO_BACKING_STORE)
+            return err_set(e, -ENOMEM, "%s: the JPEG needs more than %d MiB to decode", name, JPEG_MEMORY_MAX >> 20);
         return err_set(e, -E_MALFORMED, "%s: broken JPEG file (%s)", name, j->msg);
     }
     sym_jpeg_CreateDecompress(&j->cinfo, JPEG_LIB_VERSION, sizeof j->cinfo);
     j->created = true;
+    j->cinfo.mem->max_memory_to_use = JPEG_MEMORY_MAX;
     sym_jpeg_mem_src(&j->cinfo, data, (unsigned long)len);
     sym_jpeg_save_markers(&j->cinfo, JPEG_APP0 + 1, 0xFFFF);
     sym_jpeg_read_header(&j->cinfo, TRUE);
@@ -417,7 +425,10 @@ static int load_webp(const uint8_t *data, size_t len, const char *name, int max_
         image_free(img);
         return err_set(e, -E_MALFORMED, "%s: broken WebP file (%s)", name, webp_status(st));
     }
-    img->opaque = !config.input.has_alpha;
+    /* has_alpha is the header's hint: a lossless stream can hold alpha the header denies. */
+    img->opaque = true;
+    for (size_t i = 0; i < (size_t)img->stride * (size_t)img->h && img->opaque; i++)
+        img->opaque = img->px[i] >> 24 == 0xFF;
     *ret = img;
     return 0;
 }

@@ -3,6 +3,7 @@
 
 #include <math.h>
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -137,10 +138,18 @@ static void span(uint32_t *p, int n, uint32_t c, unsigned a) {
             p[i] = c | OPAQUE;
         return;
     }
-    u16x8 av = {0};
-    av += (uint16_t)a;
-    for (; i + 4 <= n; i += 4)
-        blend4(p + i, &k, av);
+    /* One alpha for all: the colour's share, with the rounding, is the same for every pixel. */
+    u16x8 ia = {0}, rb_c = k.rb * (uint16_t)a + 128, ag_c = k.ag * (uint16_t)a + 128;
+    ia += (uint16_t)(255 - a);
+    for (; i + 4 <= n; i += 4) {
+        u32x4 d;
+        memcpy(&d, p + i, sizeof d);
+        u16x8 rb = (u16x8)(d & 0x00FF00FF) * ia + rb_c, ag = (u16x8)((d >> 8) & 0x00FF00FF) * ia + ag_c;
+        rb = (rb + (rb >> 8)) >> 8;
+        ag = (ag + (ag >> 8)) >> 8;
+        d = (u32x4)rb | (u32x4)ag << 8 | OPAQUE;
+        memcpy(p + i, &d, sizeof d);
+    }
     uint64_t cs = spread(c) * a;
     for (; i < n; i++)
         p[i] = blend(p[i], cs, a);
@@ -327,6 +336,49 @@ static void plain_span(struct surface *s, int y, int64_t x0, int64_t x1, int v0,
         span(at(s, (int)x0, y), (int)(x1 - x0), c, ca);
 }
 
+/*
+ * A filled shape's corner does not depend on where the shape is or how big:
+ * only on its radius. The common radii keep theirs: r rows of the left
+ * corner's r columns, each followed by the same mirrored for the right. The
+ * bytes are those coverage() gives, so painting with or without a table is
+ * the same picture.
+ */
+#define TABLE_RADIUS_MAX 64
+
+static _Atomic(uint8_t *) corner_tables[TABLE_RADIUS_MAX + 1];
+
+static const uint8_t *corner_table(int r) {
+    uint8_t *t = atomic_load_explicit(&corner_tables[r], memory_order_acquire);
+    if (t)
+        return t;
+    t = malloc(2 * (size_t)r * (size_t)r);
+    if (!t)
+        return NULL;
+    struct shape sh = {rrect_make(0, 0, 2 * r, 2 * r, r), {0}};
+    for (int j = 0; j < r; j++) {
+        uint8_t *row = t + 2 * (size_t)j * (size_t)r;
+        coverage(&sh, j, 0, r, row);
+        for (int i = 0; i < r; i++)
+            row[r + i] = row[r - 1 - i];
+    }
+    /* Two threads may both make it: the first one kept wins. */
+    uint8_t *none = NULL;
+    if (!atomic_compare_exchange_strong_explicit(&corner_tables[r], &none, t, memory_order_acq_rel,
+                                                 memory_order_acquire)) {
+        free(t);
+        return none;
+    }
+    return t;
+}
+
+/* n coverage bytes cov for columns x0.. of row y, inside the visible columns v0..v1-1. */
+static void table_span(struct surface *s, int y, int64_t x0, const uint8_t *cov, int n, int v0, int v1,
+                       const struct vcolour *k, uint32_t c, unsigned ca) {
+    int64_t a = x0 > v0 ? x0 : v0, b = x0 + n < v1 ? x0 + n : v1;
+    if (b > a)
+        mask_row(at(s, (int)a, y), cov + (a - x0), (int)(b - a), k, c, ca);
+}
+
 static bool inside_rows(const struct rrect *q, int64_t y) {
     return q->w > 0 && y >= q->y && y < q->y + q->h;
 }
@@ -339,6 +391,8 @@ static void paint_shape(struct surface *s, const struct shape *sh, uint32_t argb
         return;
     int64_t y0 = o->y > d.y ? o->y : d.y, y1 = o->y + o->h < d.y + d.h ? o->y + o->h : d.y + d.h;
     int v0 = d.x, v1 = d.x + d.w;
+    const uint8_t *table = in->w == 0 && o->r > 0 && o->r <= TABLE_RADIUS_MAX ? corner_table((int)o->r) : NULL;
+    struct vcolour k = vcolour(argb);
     for (int64_t y = y0; y < y1; y++) {
         bool ring = inside_rows(in, y);
         /* The inner shape's corners lie inside the outer one's: rows clear of the outer corners are spans. */
@@ -349,6 +403,15 @@ static void paint_shape(struct surface *s, const struct shape *sh, uint32_t argb
                 plain_span(s, (int)y, o->x, in->x, v0, v1, argb, ca);
                 plain_span(s, (int)y, in->x + in->w, o->x + o->w, v0, v1, argb, ca);
             }
+            continue;
+        }
+        if (table) {
+            /* The bottom corners are the top ones upside down. */
+            int64_t from_edge = y - o->y < o->y + o->h - 1 - y ? y - o->y : o->y + o->h - 1 - y;
+            const uint8_t *row = table + 2 * from_edge * o->r;
+            table_span(s, (int)y, o->x, row, (int)o->r, v0, v1, &k, argb, ca);
+            plain_span(s, (int)y, o->x + o->r, o->x + o->w - o->r, v0, v1, argb, ca);
+            table_span(s, (int)y, o->x + o->w - o->r, row + o->r, (int)o->r, v0, v1, &k, argb, ca);
             continue;
         }
         coverage_span(s, sh, (int)y, o->x, o->x + o->r, v0, v1, argb, ca);

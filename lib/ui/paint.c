@@ -1,7 +1,6 @@
 /* paint.c: the fast paths of painting onto XRGB surfaces: fills, masks, rounded shapes, shadows, scrolling, images. */
 #include "paint.h"
 
-#include <math.h>
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdint.h>
@@ -254,13 +253,19 @@ static struct rrect rrect_make(int64_t x, int64_t y, int64_t w, int64_t h, int64
     return (struct rrect){x, y, w, h, r < 0 ? 0 : r};
 }
 
+/* The integer square root, digit by digit: no libm (slated's display paints without it), the same everywhere. */
 static uint64_t isqrt(uint64_t n) {
-    /* The double's square root is correctly rounded; the loops make it the exact integer floor. */
-    uint64_t r = (uint64_t)sqrt((double)n);
-    while (r * r > n)
-        r--;
-    while ((r + 1) * (r + 1) <= n)
-        r++;
+    uint64_t r = 0, bit = 1ull << 62;
+    while (bit > n)
+        bit >>= 2;
+    for (; bit; bit >>= 2) {
+        if (n >= r + bit) {
+            n -= r + bit;
+            r = (r >> 1) + bit;
+        } else {
+            r >>= 1;
+        }
+    }
     return r;
 }
 

@@ -342,24 +342,27 @@ static void plain_span(struct surface *s, int y, int64_t x0, int64_t x1, int v0,
 }
 
 /*
- * A filled shape's corner does not depend on where the shape is or how big:
- * only on its radius. The common radii keep theirs: r rows of the left
- * corner's r columns, each followed by the same mirrored for the right. The
- * bytes are those coverage() gives, so painting with or without a table is
- * the same picture.
+ * A corner does not depend on where the shape is or how big: only on its
+ * radius, and for a ring on its width too (the inner corner is concentric).
+ * The common ones are kept: r rows of the left corner's r columns, each
+ * followed by the same mirrored for the right. The bytes are those
+ * coverage() gives, so painting with or without a table is the same picture.
  */
 #define TABLE_RADIUS_MAX 64
+#define TABLE_WIDTH_MAX 8 /* ring widths; 0 is a filled shape */
 
-static _Atomic(uint8_t *) corner_tables[TABLE_RADIUS_MAX + 1];
+static _Atomic(uint8_t *) corner_tables[TABLE_RADIUS_MAX + 1][TABLE_WIDTH_MAX + 1];
 
-static const uint8_t *corner_table(int r) {
-    uint8_t *t = atomic_load_explicit(&corner_tables[r], memory_order_acquire);
+static const uint8_t *corner_table(int r, int width) {
+    uint8_t *t = atomic_load_explicit(&corner_tables[r][width], memory_order_acquire);
     if (t)
         return t;
     t = malloc(2 * (size_t)r * (size_t)r);
     if (!t)
         return NULL;
     struct shape sh = {rrect_make(0, 0, 2 * r, 2 * r, r), {0}};
+    if (width)
+        sh.inner = rrect_make(width, width, 2 * (r - width), 2 * (r - width), r - width);
     for (int j = 0; j < r; j++) {
         uint8_t *row = t + 2 * (size_t)j * (size_t)r;
         coverage(&sh, j, 0, r, row);
@@ -368,12 +371,28 @@ static const uint8_t *corner_table(int r) {
     }
     /* Two threads may both make it: the first one kept wins. */
     uint8_t *none = NULL;
-    if (!atomic_compare_exchange_strong_explicit(&corner_tables[r], &none, t, memory_order_acq_rel,
+    if (!atomic_compare_exchange_strong_explicit(&corner_tables[r][width], &none, t, memory_order_acq_rel,
                                                  memory_order_acquire)) {
         free(t);
         return none;
     }
     return t;
+}
+
+/* The table for this shape's corners, when it has one. */
+static const uint8_t *shape_table(const struct shape *sh) {
+    const struct rrect *o = &sh->outer, *in = &sh->inner;
+    if (o->r <= 0 || o->r > TABLE_RADIUS_MAX)
+        return NULL;
+    if (in->w == 0)
+        return corner_table((int)o->r, 0);
+    int64_t width = in->x - o->x;
+    /* A ring at least as wide as the radius has a filled shape's corners; a narrower one its own. */
+    if (width >= o->r)
+        return corner_table((int)o->r, 0);
+    if (width <= TABLE_WIDTH_MAX && in->r == o->r - width)
+        return corner_table((int)o->r, (int)width);
+    return NULL;
 }
 
 /* n coverage bytes cov for columns x0.. of row y, inside the visible columns v0..v1-1. */
@@ -396,7 +415,7 @@ static void paint_shape(struct surface *s, const struct shape *sh, uint32_t argb
         return;
     int64_t y0 = o->y > d.y ? o->y : d.y, y1 = o->y + o->h < d.y + d.h ? o->y + o->h : d.y + d.h;
     int v0 = d.x, v1 = d.x + d.w;
-    const uint8_t *table = in->w == 0 && o->r > 0 && o->r <= TABLE_RADIUS_MAX ? corner_table((int)o->r) : NULL;
+    const uint8_t *table = shape_table(sh);
     struct vcolour k = vcolour(argb);
     for (int64_t y = y0; y < y1; y++) {
         bool ring = inside_rows(in, y);
@@ -415,7 +434,8 @@ static void paint_shape(struct surface *s, const struct shape *sh, uint32_t argb
             int64_t from_edge = y - o->y < o->y + o->h - 1 - y ? y - o->y : o->y + o->h - 1 - y;
             const uint8_t *row = table + 2 * from_edge * o->r;
             table_span(s, (int)y, o->x, row, (int)o->r, v0, v1, &k, argb, ca);
-            plain_span(s, (int)y, o->x + o->r, o->x + o->w - o->r, v0, v1, argb, ca);
+            if (!ring)
+                plain_span(s, (int)y, o->x + o->r, o->x + o->w - o->r, v0, v1, argb, ca);
             table_span(s, (int)y, o->x + o->w - o->r, row + o->r, (int)o->r, v0, v1, &k, argb, ca);
             continue;
         }

@@ -2,6 +2,7 @@
 #include "golden.h"
 
 #include <errno.h>
+#include <limits.h>
 #include <stdbool.h>
 #include <png.h>
 #include <stdarg.h>
@@ -75,7 +76,7 @@ static void make_dir(const char *dir) {
         fail_msg("golden: cannot create %s: %s", dir, strerror(errno));
 }
 
-void golden_check(const struct surface *s, const char *name) {
+int golden_compare(const struct surface *s, const char *name, char *msg, size_t size) {
     char ref[4096], actual[4096], diff[4096];
     path_of(ref, sizeof ref, GOLDEN_DIR, name, ".png");
     uint8_t *got = to_rgb(s);
@@ -83,7 +84,7 @@ void golden_check(const struct surface *s, const char *name) {
     if (update && strcmp(update, "1") == 0) {
         write_png(ref, got, s->w, s->h);
         free(got);
-        return;
+        return 0;
     }
 
     int w = 0, h = 0;
@@ -111,7 +112,7 @@ void golden_check(const struct surface *s, const char *name) {
     if (same_size && differ == 0) {
         free(marked);
         free(got);
-        return;
+        return 0;
     }
 
     make_dir(GOLDEN_OUT_DIR);
@@ -123,10 +124,18 @@ void golden_check(const struct surface *s, const char *name) {
         write_png(diff, marked, w, h);
     free(marked);
     if (!found)
-        fail_msg("golden %s: no reference %s (SLATE_GOLDEN_UPDATE=1 makes it); the picture is in %s", name, ref,
-                 actual);
-    if (!same_size)
-        fail_msg("golden %s: the picture is %dx%d, the reference %s %dx%d; see %s", name, s->w, s->h, ref, w, h,
-                 actual);
-    fail_msg("golden %s: %zu pixels differ from %s; see %s and %s", name, differ, ref, actual, diff);
+        snprintf(msg, size, "golden %s: no reference %s (SLATE_GOLDEN_UPDATE=1 makes it); the picture is in %s", name,
+                 ref, actual);
+    else if (!same_size)
+        snprintf(msg, size, "golden %s: the picture is %dx%d, the reference %s %dx%d; see %s", name, s->w, s->h, ref,
+                 w, h, actual);
+    else
+        snprintf(msg, size, "golden %s: %zu pixels differ from %s; see %s and %s", name, differ, ref, actual, diff);
+    return differ > 0 ? (int)(differ < INT_MAX ? differ : INT_MAX) : -1;
+}
+
+void golden_check(const struct surface *s, const char *name) {
+    char msg[3 * 4096 + 256];
+    if (golden_compare(s, name, msg, sizeof msg) != 0)
+        fail_msg("%s", msg);
 }

@@ -1,6 +1,8 @@
 /* golden.h: golden-image tests: a surface compared with a reference PNG kept in the repository. */
 #pragma once
 
+#include <stddef.h>
+
 #include "paint.h"
 
 /*
@@ -12,3 +14,10 @@
  * (re)write the reference instead and pass.
  */
 void golden_check(const struct surface *s, const char *name);
+
+/*
+ * The same without failing: 0 when it matches (or was updated), else how many
+ * pixels differ (-1: no reference, or another size), with the line
+ * golden_check would fail with in msg.
+ */
+int golden_compare(const struct surface *s, const char *name, char *msg, size_t size);

@@ -543,6 +543,31 @@ static void test_golden_sampler(void **state) {
     golden_check(&s, "paint-sampler");
 }
 
+/* golden.c itself: a picture one pixel off its reference fails, naming the actual and the diff it wrote. */
+static void test_golden_mismatch(void **state) {
+    (void)state;
+    uint32_t px[16 * 12];
+    struct surface s = surface_wrap(px, 16, 12, 16);
+    paint_fill(&s, (struct rect){0, 0, 16, 12}, 0xFF204080);
+    paint_circle(&s, 8, 6, 5, 0xFFFFC000);
+    golden_check(&s, "golden-selftest");
+    const char *update = getenv("SLATE_GOLDEN_UPDATE");
+    if (update && strcmp(update, "1") == 0)
+        return; /* it would be written as the reference */
+    px[3 * 16 + 5] ^= 0x00010000;
+    px[11 * 16 + 15] = 0xFF000000;
+    char msg[16384];
+    assert_int_equal(golden_compare(&s, "golden-selftest", msg, sizeof msg), 2);
+    assert_non_null(strstr(msg, "2 pixels differ"));
+    assert_non_null(strstr(msg, "golden-out/golden-selftest.actual.png"));
+    assert_non_null(strstr(msg, "golden-out/golden-selftest.diff.png"));
+    struct surface other = surface_wrap(px, 12, 12, 16);
+    assert_int_equal(golden_compare(&other, "golden-selftest", msg, sizeof msg), -1);
+    assert_non_null(strstr(msg, "the picture is 12x12, the reference"));
+    assert_int_equal(golden_compare(&s, "golden-no-such-reference", msg, sizeof msg), -1);
+    assert_non_null(strstr(msg, "no reference"));
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_rects),
@@ -556,6 +581,7 @@ int main(void) {
         cmocka_unit_test(test_image_unscaled),
         cmocka_unit_test(test_image_scaled),
         cmocka_unit_test(test_golden_sampler),
+        cmocka_unit_test(test_golden_mismatch),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

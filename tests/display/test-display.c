@@ -671,8 +671,11 @@ static double exact_distance(const struct image *a, const struct image *b) {
 
 /* ---- evdev through uinput ---- */
 
-/* A virtual touchscreen (multitouch, 0..4095 both ways) or keyboard; -1 where the kernel has no uinput. */
-static int uinput_device(const char *name, bool touch) {
+enum uinput_kind { UINPUT_TOUCH, UINPUT_KEYBOARD, UINPUT_MOUSE };
+
+/* A virtual touchscreen (multitouch, 0..4095 both ways), keyboard or mouse; -1 where the kernel has no uinput. */
+static int uinput_device(const char *name, enum uinput_kind kind) {
+    bool touch = kind == UINPUT_TOUCH;
     int fd = open("/dev/uinput", O_WRONLY | O_CLOEXEC);
     if (fd < 0)
         return -1;
@@ -692,10 +695,16 @@ static int uinput_device(const char *name, bool touch) {
             struct uinput_abs_setup a = {.code = (uint16_t)axes[i][0], .absinfo = {.maximum = (int)axes[i][1]}};
             assert_int_equal(ioctl(fd, UI_ABS_SETUP, &a), 0);
         }
+    } else if (kind == UINPUT_MOUSE) {
+        ioctl(fd, UI_SET_EVBIT, EV_REL);
+        ioctl(fd, UI_SET_RELBIT, REL_X);
+        ioctl(fd, UI_SET_RELBIT, REL_Y);
+        ioctl(fd, UI_SET_KEYBIT, BTN_LEFT);
+        ioctl(fd, UI_SET_KEYBIT, BTN_RIGHT);
     } else
         for (int k = KEY_ESC; k <= KEY_KPDOT; k++)
             ioctl(fd, UI_SET_KEYBIT, k);
-    struct uinput_setup us = {.id = {.bustype = BUS_VIRTUAL, .vendor = 0x5107, .product = touch ? 1 : 2}};
+    struct uinput_setup us = {.id = {.bustype = BUS_VIRTUAL, .vendor = 0x5107, .product = (uint16_t)(1 + kind)}};
     snprintf(us.name, sizeof us.name, "%s", name);
     assert_int_equal(ioctl(fd, UI_DEV_SETUP, &us), 0);
     assert_int_equal(ioctl(fd, UI_DEV_CREATE), 0);
@@ -745,17 +754,17 @@ static int lowest_drawn(const struct image *s) {
 
 /*
  * A device's own input: a touchscreen there from the start taps the big button; a keyboard plugged in
- * while slated runs (found through inotify) has Escape, which is Back.
+ * while slated runs (found through inotify) has Escape, which is Back; a mouse plugged in clicks.
  */
 static void check_evdev(struct device *d, const struct image *home,
                         bool (*fetch)(struct device *, struct image *, void *), void *arg,
                         double (*distance)(const struct image *, const struct image *), int touch) {
     int w = home->w, h = home->h;
-    print_message("evdev: a uinput touchscreen and keyboard\n");
+    print_message("evdev: a uinput touchscreen, keyboard and mouse\n");
     utap(touch, w / 2, BAR + (h - BAR) / 2, w, h);
     wait_log(d, "tapped 1");
     struct image counted = wait_presented(d, fetch, arg, distance, home, "the touch's count");
-    int kbd = uinput_device("Slate test keyboard", false);
+    int kbd = uinput_device("Slate test keyboard", UINPUT_KEYBOARD);
     assert_true(kbd >= 0);
     wait_slated_log(d, "(Slate test keyboard): keyboard");
     int open_y = lowest_drawn(&counted);
@@ -769,6 +778,20 @@ static void check_evdev(struct device *d, const struct image *home,
     uemit(kbd, EV_SYN, SYN_REPORT, 0);
     struct image back = wait_presented(d, fetch, arg, distance, &page, "the first page after Escape");
     assert_int_equal(lowest_drawn(&back), open_y);
+    /* A mouse starts in the screen's middle, on the big button: a small move (the cursor, where the
+     * driver has one), a click, and the app counts it. */
+    int mouse = uinput_device("Slate test mouse", UINPUT_MOUSE);
+    assert_true(mouse >= 0);
+    wait_slated_log(d, "(Slate test mouse): mouse");
+    uemit(mouse, EV_REL, REL_X, 5);
+    uemit(mouse, EV_REL, REL_Y, 5);
+    uemit(mouse, EV_SYN, SYN_REPORT, 0);
+    uemit(mouse, EV_KEY, BTN_LEFT, 1);
+    uemit(mouse, EV_SYN, SYN_REPORT, 0);
+    uemit(mouse, EV_KEY, BTN_LEFT, 0);
+    uemit(mouse, EV_SYN, SYN_REPORT, 0);
+    wait_log(d, "tapped 2");
+    close(mouse);
     close(kbd);
     free(counted.rgb), free(page.rgb), free(back.rgb);
 }
@@ -785,7 +808,7 @@ static void test_drm(void **state) {
     struct scanout so = {card};
     uint32_t before = crtc_fb(card);
     install_tapapp(d);
-    int touch = uinput_device("Slate test touchscreen", true);
+    int touch = uinput_device("Slate test touchscreen", UINPUT_TOUCH);
     daemon_start(d, spec, NULL);
     slate_ok(d, "start", "org.test.tap", NULL);
     struct image first = wait_presented(d, fetch_crtc, &so, exact_distance, NULL, "the app on the CRTC");

@@ -149,10 +149,15 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
             if (ev.fd < 0 || fcntl(ev.fd, F_GETFD) < 0)
                 fuzz_fail("a service client's fd is not open");
             close(ev.fd);
-        } else if (ev.type != MSG_EVENT || ev.fd != -1)
+        } else if (ev.fd != -1) {
             fuzz_fail("an event of type %u with fd %d", ev.type, ev.fd);
-        else
+        } else if (ev.type == MSG_EVENT) {
             channel_event_done(ev.event);
+        } else if (ev.type != MSG_DISPLAY && ev.type != MSG_INPUT && ev.type != MSG_FRAME_DONE) {
+            fuzz_fail("an event of type %u the channel does not queue", ev.type);
+        } else if (ev.type == MSG_INPUT && memchr(ev.key, 0, sizeof ev.key) == NULL) {
+            fuzz_fail("an input event whose key name is not terminated");
+        }
     }
     if (q_len != 0)
         fuzz_fail("events left in the queue");

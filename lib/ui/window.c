@@ -211,26 +211,30 @@ void ui_schedule_frame(void) {
     win.wanted = true;
 }
 
-static void add_damage(struct rect r) {
-    r = rect_intersect(r, (struct rect){0, 0, win.width, win.height});
+/* Add r to a list of at most DAMAGE_MAX rectangles, merging where the union wastes little: a few big
+ * rectangles beat many small ones. */
+static void rects_add(struct rect *list, size_t *n, struct rect r) {
     if (rect_empty(r))
         return;
-    for (size_t i = 0; i < win.n_damage; i++) {
-        struct rect u = rect_union(win.damage[i], r);
-        /* Merge when the union wastes little: a few big rectangles beat many small ones. */
-        if ((long long)u.w * u.h <= (long long)win.damage[i].w * win.damage[i].h + (long long)r.w * r.h + 4096) {
-            win.damage[i] = u;
+    for (size_t i = 0; i < *n; i++) {
+        struct rect u = rect_union(list[i], r);
+        if ((long long)u.w * u.h <= (long long)list[i].w * list[i].h + (long long)r.w * r.h + 4096) {
+            list[i] = u;
             return;
         }
     }
-    if (win.n_damage == DAMAGE_MAX) {
-        for (size_t i = 1; i < win.n_damage; i++)
-            win.damage[0] = rect_union(win.damage[0], win.damage[i]);
-        win.n_damage = 1;
-        win.damage[0] = rect_union(win.damage[0], r);
+    if (*n == DAMAGE_MAX) {
+        for (size_t i = 1; i < *n; i++)
+            list[0] = rect_union(list[0], list[i]);
+        *n = 1;
+        list[0] = rect_union(list[0], r);
         return;
     }
-    win.damage[win.n_damage++] = r;
+    list[(*n)++] = r;
+}
+
+static void add_damage(struct rect r) {
+    rects_add(win.damage, &win.n_damage, rect_intersect(r, (struct rect){0, 0, win.width, win.height}));
 }
 
 /* Where root's coordinates are on the screen, or false when root is not shown. */
@@ -357,18 +361,19 @@ static void draw(struct rect r) {
     s->clip = (struct rect){0, 0, s->w, s->h};
 }
 
-static void hand_over(void) {
+/* Tell slated which rectangles changed: those drawn and those whose pixels moved. */
+static void hand_over(const struct rect *changed, size_t n) {
     uint8_t buf[64 + DAMAGE_MAX * 16];
     uint32_t rects[DAMAGE_MAX * 4];
     struct ipc_msg m;
-    for (size_t i = 0; i < win.n_damage; i++) {
-        rects[4 * i] = (uint32_t)win.damage[i].x;
-        rects[4 * i + 1] = (uint32_t)win.damage[i].y;
-        rects[4 * i + 2] = (uint32_t)win.damage[i].w;
-        rects[4 * i + 3] = (uint32_t)win.damage[i].h;
+    for (size_t i = 0; i < n; i++) {
+        rects[4 * i] = (uint32_t)changed[i].x;
+        rects[4 * i + 1] = (uint32_t)changed[i].y;
+        rects[4 * i + 2] = (uint32_t)changed[i].w;
+        rects[4 * i + 3] = (uint32_t)changed[i].h;
     }
     ipc_msg_init(&m, buf, sizeof buf, MSG_FRAME, channel_serial(), IPC_FLAG_NO_REPLY);
-    ipc_msg_add_bytes(&m, F_DAMAGE, rects, win.n_damage * 4 * sizeof *rects);
+    ipc_msg_add_bytes(&m, F_DAMAGE, rects, n * 4 * sizeof *rects);
     if (channel_send(&m) == 0)
         win.waiting = true;
 }
@@ -377,19 +382,25 @@ const struct surface *ui_render(void) {
     if (!win.px)
         return NULL;
     layout();
+    struct rect changed[DAMAGE_MAX];
+    size_t n_changed = 0;
     /* A scroll by dy shows content dy rows further on: the pixels move up by dy. */
-    for (size_t i = 0; i < win.n_scrolls; i++)
+    for (size_t i = 0; i < win.n_scrolls; i++) {
         paint_scroll(&win.surface, win.scrolls[i].area, -win.scrolls[i].dy);
+        rects_add(changed, &n_changed, win.scrolls[i].area);
+    }
     win.n_scrolls = 0;
     if (win.full) {
         win.n_damage = 0;
         add_damage((struct rect){0, 0, win.width, win.height});
         win.full = false;
     }
-    for (size_t i = 0; i < win.n_damage; i++)
+    for (size_t i = 0; i < win.n_damage; i++) {
         draw(win.damage[i]);
-    if (win.connected && win.n_damage)
-        hand_over();
+        rects_add(changed, &n_changed, win.damage[i]);
+    }
+    if (win.connected && n_changed)
+        hand_over(changed, n_changed);
     win.n_damage = 0;
     win.wanted = false;
     return &win.surface;

@@ -56,8 +56,10 @@ static void install_tapapp(struct device *d) {
     size_t len;
     char *elf = test_read(tapapp, &len), *err = NULL;
     test_write(bpath, elf, len, 0755);
-    if (run_slate(NULL, &err, "pack", src, "--key", d->dev.app_key, "-o", slp, NULL) != 0 ||
-        run_slate(NULL, &err, "--root", d->dev.root, "install", slp, NULL) != 0)
+    if (run_slate(NULL, &err, "pack", src, "--key", d->dev.app_key, "-o", slp, NULL) != 0)
+        fail_msg("packing the tap app: %s", err);
+    free(err);
+    if (run_slate(NULL, &err, "--root", d->dev.root, "install", slp, NULL) != 0)
         fail_msg("installing the tap app: %s", err);
     free(err);
     free(elf);
@@ -71,7 +73,8 @@ static void install_tapapp(struct device *d) {
 static void daemon_start(struct device *d, const char *display) {
     int ready[2];
     assert_int_equal(pipe2(ready, O_CLOEXEC), 0);
-    d->log = test_fmt("%s/slated.log", d->dev.dir);
+    if (!d->log)
+        d->log = test_fmt("%s/slated.log", d->dev.dir);
     d->pid = fork();
     assert_true(d->pid >= 0);
     if (d->pid == 0) {
@@ -326,6 +329,15 @@ static void test_swipe_back_and_gesture(void **state) {
     struct shot scrolled = wait_shot(d, app_changed, &page, "the list scrolled");
     /* The page's top bar stays; the rows under it moved. */
     assert_true(same_rows(&page, &scrolled, BAR, BAR + 40));
+    /* The screen shows what the app would draw afresh there: the moved rows reached slated too, not
+     * only the ones that came into view. Two theme switches make the app draw every pixel again. */
+    slate_ok(d, "theme", "dark", NULL);
+    free(wait_shot(d, is_dark, NULL, "the dark theme").rgb);
+    slate_ok(d, "theme", "light", NULL);
+    struct shot redrawn = wait_shot(d, is_light, NULL, "the light theme again");
+    if (!same_rows(&scrolled, &redrawn, BAR, SCREEN_H))
+        fail_msg("the scrolled screen is not what the app draws afresh at the same place");
+    free(redrawn.rgb);
     free(scrolled.rgb);
     slate_ok(d, "key", "Back", NULL);
     free(wait_shot(d, app_same, &home, "the first page again after Back").rgb);

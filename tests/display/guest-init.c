@@ -87,7 +87,7 @@ int main(void) {
     mount_at("sysfs", "/sys", "sysfs", MS_NOSUID | MS_NODEV | MS_NOEXEC, NULL);
     mount_at("devtmpfs", "/dev", "devtmpfs", MS_NOSUID, "mode=0755");
     mount_at("cgroup2", "/sys/fs/cgroup", "cgroup2", MS_NOSUID | MS_NODEV | MS_NOEXEC, NULL);
-    mount_at("tmpfs", "/tmp", "tmpfs", MS_NOSUID | MS_NODEV, "mode=1777");
+    /* /tmp stays the initramfs's own (RAM already): a tmpfs there would hide a build under /tmp. */
     mount_at("tmpfs", "/run", "tmpfs", MS_NOSUID | MS_NODEV, "mode=0755");
     if (fcntl(1, F_GETFD) < 0) {
         int fd = open("/dev/console", O_RDWR);

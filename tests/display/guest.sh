@@ -68,6 +68,7 @@ fi
 STAGE=$WORK/root
 rm -rf "$STAGE"
 mkdir -p "$STAGE"/{proc,sys,dev,tmp,run,etc,guest,usr/bin,usr/lib,usr/sbin}
+chmod 1777 "$STAGE/tmp"
 for d in bin sbin lib lib64; do
     if [ -L "/$d" ]; then cp -P "/$d" "$STAGE/$d" && mkdir -p "$STAGE/$(readlink -f "/$d")"; else mkdir -p "$STAGE/$d"; fi
 done

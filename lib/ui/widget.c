@@ -83,14 +83,35 @@ struct size widget_measure(slate_widget *w, struct constraints c) {
     return s;
 }
 
+/* How far w's own pixels reach past its box: its kind's overhang, a card's shadow. */
+static int own_reach(const slate_widget *w) {
+    int reach = w->cls->overhang ? w->cls->overhang(w) : 0;
+    if (w->shape == SLATE_SHAPE_CARD) {
+        const struct theme *t = ui_theme();
+        int shadow = t->shadow_blur + abs(t->shadow_dy);
+        reach = shadow > reach ? shadow : reach;
+    }
+    return reach;
+}
+
 void widget_place(slate_widget *w, struct rect frame) {
-    if (memcmp(&frame, &w->frame, sizeof frame) != 0) {
+    bool moved = memcmp(&frame, &w->frame, sizeof frame) != 0;
+    if (moved) {
         widget_damage(w);
         w->frame = frame;
-        widget_damage(w);
     }
     if (w->cls->place)
         w->cls->place(w);
+    /* What the children draw past their boxes reaches past this one too, unless it clips them. */
+    int reach = own_reach(w);
+    for (size_t i = 0; i < w->n_children && !w->clips; i++)
+        if (w->children[i]->reach > reach)
+            reach = w->children[i]->reach;
+    if (reach > w->reach)
+        w->reach = reach;
+    if (moved || reach != w->reach)
+        widget_damage(w); /* at the wider of the two: a reach that shrank leaves pixels to clear */
+    w->reach = reach;
 }
 
 void widget_relayout(slate_widget *w) {
@@ -125,7 +146,7 @@ void widget_damage_rect(slate_widget *w, struct rect r) {
 
 void widget_damage(slate_widget *w) {
     if (w->visible)
-        widget_damage_rect(w, (struct rect){0, 0, w->frame.w, w->frame.h});
+        widget_damage_rect(w, (struct rect){-w->reach, -w->reach, w->frame.w + 2 * w->reach, w->frame.h + 2 * w->reach});
 }
 
 /* ---- painting ---- */
@@ -153,9 +174,8 @@ void widget_paint(slate_widget *w, struct surface *s, int x, int y) {
     if (!w->visible)
         return;
     struct rect box = {x, y, w->frame.w, w->frame.h};
-    /* A card's shadow reaches past its box: it counts when deciding whether to draw. */
-    int reach = w->shape == SLATE_SHAPE_CARD ? ui_theme()->shadow_blur + ui_theme()->shadow_dy : 0;
-    struct rect outer = {x - reach, y - reach, box.w + 2 * reach, box.h + 2 * reach};
+    /* A card's shadow and a descender reach past the box: they count when deciding whether to draw. */
+    struct rect outer = {x - w->reach, y - w->reach, box.w + 2 * w->reach, box.h + 2 * w->reach};
     if (rect_empty(rect_intersect(outer, s->clip)))
         return;
     paint_background(w, s, box);

@@ -63,6 +63,9 @@ struct widget_class {
     void (*blur)(slate_widget *w);
     /* Release what the kind holds (not the children: the generic code frees them). */
     void (*destroy)(slate_widget *w);
+    /* How far the kind's own pixels may reach past its box on every side (a glyph's descender or
+     * mark past the line box); NULL: none. */
+    int (*overhang)(const slate_widget *w);
     /* A drag that starts on a child moves this widget's content (lists, scroll views): see window.c. */
     bool scrolls;
 };
@@ -91,6 +94,7 @@ struct slate_widget {
     struct constraints last_c;
     struct size last_size;
     struct rect frame; /* relative to the parent */
+    int reach;         /* how far its pixels, and its children's, may reach past the frame: damaged and drawn with it */
 };
 
 /* A widget of cls with the defaults (visible, column-like alignment); size is the kind's struct, which starts with struct slate_widget. */

@@ -69,6 +69,12 @@ static void text_paint(slate_widget *w, struct surface *s, int x, int y) {
         text_layout_draw(t->layout, s, x + ph, y + pv, ui_theme()->color[t->color]);
 }
 
+/* Descenders, marks over tall letters and side bearings reach past the line box: half the size is ample
+ * for the fonts the toolkit ships (the widgets test holds every style and script to it). */
+static int text_overhang(const slate_widget *w) {
+    return style_of((const struct text_widget *)w).size / 2 + 2;
+}
+
 static void text_destroy(slate_widget *w) {
     struct text_widget *t = (struct text_widget *)w;
     text_layout_free(t->layout);
@@ -76,7 +82,7 @@ static void text_destroy(slate_widget *w) {
 }
 
 const struct widget_class text_class = {
-    .name = "text", .measure = text_measure, .paint = text_paint, .destroy = text_destroy};
+    .name = "text", .measure = text_measure, .paint = text_paint, .overhang = text_overhang, .destroy = text_destroy};
 
 static char *copy_text(const char *utf8) {
     size_t len = utf8 ? strnlen(utf8, TEXT_MAX) : 0;

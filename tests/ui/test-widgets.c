@@ -238,6 +238,72 @@ static void test_damage_is_local(void **state) {
     assert_int_not_equal(pixel(s, W - 1, H - 1), 0x123456);
 }
 
+/* Whatever a text draws stays within its reach, in every style and script: damage and culling trust it. */
+static void test_text_ink_within_reach(void **state) {
+    (void)state;
+    static const char *const samples[] = {
+        "Tapped 1 gjpqy", "ÅÉÎ Ǻ ḉ Ţ", "שָׁלוֹם עוֹלָם", "مرحبا بالعالم", "क्षत्रिय हिन्दी", "ที่นี่ ปั้น ญู", "fiffl ŴĴ¸",
+    };
+    enum { STYLES = SLATE_TEXT_CAPTION + 1 };
+    slate_widget *col = slate_column(), *text[STYLES];
+    slate_widget_set_padding(col, SLATE_SPACE_XXL, SLATE_SPACE_XXL);
+    for (int i = 0; i < STYLES; i++) {
+        slate_widget *gap = slate_column();
+        slate_widget_set_size(gap, 0, 64);
+        slate_widget_add(col, text[i] = slate_text("", (enum slate_text_style)i));
+        slate_widget_add(col, gap);
+    }
+    slate_ui_push(col, NULL);
+    for (size_t k = 0; k < sizeof samples / sizeof *samples; k++) {
+        for (int i = 0; i < STYLES; i++)
+            slate_text_set(text[i], samples[k]);
+        ui_damage_all();
+        const struct surface *s = ui_render();
+        uint32_t bg = pixel(s, 0, 0);
+        for (int y = 0; y < H; y++)
+            for (int x = 0; x < W; x++) {
+                bool inside = false;
+                for (int i = 0; i < STYLES && !inside; i++) {
+                    struct rect f = widget_page_rect(text[i]);
+                    int r = text[i]->reach;
+                    inside = x >= f.x - r && x < f.x + f.w + r && y >= f.y - r && y < f.y + f.h + r;
+                }
+                if (!inside && pixel(s, x, y) != bg)
+                    fail_msg("\"%s\" drew at %d,%d, past every text's reach", samples[k], x, y);
+            }
+    }
+}
+
+/* A text that changes redraws all its ink, old and new, and leaves its neighbours' whole: the
+ * frame drawn by damage alone is the frame drawn from scratch. */
+static void test_text_change_redraws_ink(void **state) {
+    (void)state;
+    static const char *const states[] = {"Tapped 1", "Not tapped, going long", "", "gjpqy ÅÉ", "Not tapped"};
+    slate_widget *col = slate_column(), *mid = slate_text("Not tapped", SLATE_TEXT_DISPLAY);
+    slate_widget_set_align(col, SLATE_ALIGN_START, SLATE_ALIGN_CENTER);
+    slate_widget_add(col, slate_text("gjpqy above", SLATE_TEXT_TITLE));
+    slate_widget_add(col, mid);
+    slate_widget_add(col, slate_text("ÅÉÎ below", SLATE_TEXT_TITLE));
+    slate_ui_push(col, NULL);
+    ui_render();
+    size_t size = (size_t)H * W * sizeof(uint32_t);
+    uint32_t *incremental = malloc(size);
+    assert_non_null(incremental);
+    for (size_t k = 0; k < sizeof states / sizeof *states; k++) {
+        slate_text_set(mid, states[k]);
+        const struct surface *s = ui_render();
+        for (int y = 0; y < H; y++)
+            memcpy(incremental + (size_t)y * W, s->px + (size_t)y * s->stride, W * sizeof(uint32_t));
+        ui_damage_all();
+        s = ui_render();
+        for (int y = 0; y < H; y++)
+            for (int x = 0; x < W; x++)
+                if ((incremental[(size_t)y * W + x] ^ s->px[(size_t)y * s->stride + x]) & 0xFFFFFFu)
+                    fail_msg("after \"%s\": %d,%d differs from a full redraw", states[k], x, y);
+    }
+    free(incremental);
+}
+
 /* ---- scrolling: the blit and the exposed strip give exactly what a full redraw gives ---- */
 
 static const char *const icons[] = {"wifi", "bluetooth", "settings", "battery_full", "storage", "language"};
@@ -522,6 +588,8 @@ int main(void) {
         cmocka_unit_test_setup_teardown(test_fixed_size_and_visibility, setup, teardown),
         cmocka_unit_test_setup_teardown(test_measure_cache, setup, teardown),
         cmocka_unit_test_setup_teardown(test_damage_is_local, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_text_ink_within_reach, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_text_change_redraws_ink, setup, teardown),
         cmocka_unit_test_setup_teardown(test_scroll_blit_is_exact, setup, teardown),
         cmocka_unit_test_setup_teardown(test_taps_and_controls, setup, teardown),
         cmocka_unit_test_setup_teardown(test_pages_back, setup, teardown),

@@ -665,6 +665,12 @@ void paint_scroll(struct surface *s, struct rect area, int dy) {
     int from = w.y > a.y + dy ? w.y : a.y + dy;
     int to = w.y + w.h < a.y + a.h + dy ? w.y + w.h : a.y + a.h + dy;
     size_t bytes = sizeof(uint32_t) * (size_t)w.w;
+    /* Whole rows of a surface without padding are one block: one move. */
+    if (w.x == 0 && w.w == s->w && s->stride == s->w) {
+        if (to > from)
+            memmove(at(s, 0, from), at(s, 0, from - dy), bytes * (size_t)(to - from));
+        return;
+    }
     if (dy > 0)
         for (int y = to - 1; y >= from; y--)
             memmove(at(s, w.x, y), at(s, w.x, y - dy), bytes);

@@ -344,10 +344,23 @@ static void paint_root(slate_widget *root) {
         widget_paint(root, &win.surface, x + root->frame.x, y + root->frame.y);
 }
 
+/* Whether the top page, standing still, covers r: its frame fills its box with the surface colour itself. */
+static bool page_covers(struct rect r) {
+    int x, y;
+    if (!win.n_pages || win.tr.active)
+        return false;
+    slate_widget *f = win.pages[win.n_pages - 1].frame;
+    if (!root_origin(f, &x, &y))
+        return false;
+    struct rect box = {x + f->frame.x, y + f->frame.y, f->frame.w, f->frame.h}, in = rect_intersect(box, r);
+    return in.x == r.x && in.y == r.y && in.w == r.w && in.h == r.h;
+}
+
 static void draw(struct rect r) {
     struct surface *s = &win.surface;
     s->clip = r;
-    paint_fill(s, r, ui_theme()->color[SLATE_COLOR_SURFACE]);
+    if (!page_covers(r))
+        paint_fill(s, r, ui_theme()->color[SLATE_COLOR_SURFACE]);
     if (win.n_pages) {
         /* A pop slides the leaving page off the one under it; a push slides the new one over. */
         if (win.tr.active && win.tr.push && win.n_pages > 1)

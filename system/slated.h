@@ -95,6 +95,7 @@ struct unit {
 
     /* services */
     unsigned idle_exit_s;
+    unsigned idle_checks; /* looks in a row that found a client connected: the next waits twice as long */
     bool at_boot;
     unsigned restarts; /* crashes in a row; the backoff doubles with each */
     int pending[16];   /* server ends of connections made before the service said hello */

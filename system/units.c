@@ -339,6 +339,37 @@ static bool service_busy(struct unit *u) {
     return kept > 0;
 }
 
+/*
+ * When to look again at whether a service is idle. No event says that a connection slated handed
+ * over has closed (slated holds neither end, or it would never close), so slated looks: idle_exit_s
+ * after the last client came or went, then, while a client stays connected, twice as long each
+ * time, up to an hour. A client's exit (the usual way a connection ends) restarts the clock, so a
+ * calm device is not woken every few seconds to look at a connection that nobody uses.
+ */
+#define IDLE_LOOK_MAX_US (3600ULL * 1000000ULL)
+
+static void idle_clock_restart(struct unit *u) {
+    u->idle_checks = 0;
+    timer_set(u, TIMER_IDLE, u->idle_exit_s * 1000000ULL);
+}
+
+static uint64_t idle_look_again_us(struct unit *u) {
+    uint64_t us = u->idle_exit_s * 1000000ULL, cap = us > IDLE_LOOK_MAX_US ? us : IDLE_LOOK_MAX_US;
+    for (unsigned i = 0; i < u->idle_checks && us < cap; i++)
+        us = us * 2 < cap ? us * 2 : cap;
+    u->idle_checks++;
+    return us;
+}
+
+/* An app ended: the services it may have been connected to look at their clients idle_exit_s from now. */
+static void services_client_gone(struct slated *s, const struct unit *gone) {
+    if (gone->service[0])
+        return;
+    for (struct unit *v = s->units; v; v = v->next)
+        if (v->state == UNIT_SERVICE && v->idle_exit_s && v->timer_kind == TIMER_IDLE)
+            idle_clock_restart(v);
+}
+
 static void hand_over(struct unit *u, int server_fd) {
     uint8_t buf[64];
     struct ipc_msg m;
@@ -356,7 +387,7 @@ static void hand_over(struct unit *u, int server_fd) {
     close(server_fd);
     /* A new client restarts the idle clock; a stop under way keeps its kill timer. */
     if (u->idle_exit_s && u->state == UNIT_SERVICE)
-        timer_set(u, TIMER_IDLE, u->idle_exit_s * 1000000ULL);
+        idle_clock_restart(u);
 }
 
 /* The service said hello: it gets the connections made while it was starting. */
@@ -365,7 +396,7 @@ static void service_ready(struct unit *u) {
         hand_over(u, u->pending[i]);
     u->n_pending = 0;
     if (u->idle_exit_s && u->timer_kind == TIMER_NONE)
-        timer_set(u, TIMER_IDLE, u->idle_exit_s * 1000000ULL);
+        idle_clock_restart(u);
 }
 
 /* ---- what an app is, from the database ---- */
@@ -837,6 +868,7 @@ static int on_child(struct loop_source *src, const siginfo_t *si, void *userdata
     display_foreground(s); /* the app that came back, or an empty screen */
     u->kill_reason[0] = '\0';
     u->oom_adj_set = u->protected_mem = false;
+    services_client_gone(s, u);
     memmgr_unit_ended(s, u);
     slated_unit_ended(s);
     return 0;
@@ -897,7 +929,7 @@ static int on_timer(struct loop_source *src, void *userdata) {
         if (!unit_running(u) || u->state != UNIT_SERVICE)
             break;
         if (u->n_pending > 0 || service_busy(u)) {
-            timer_set(u, TIMER_IDLE, u->idle_exit_s * 1000000ULL);
+            timer_set(u, TIMER_IDLE, idle_look_again_us(u));
             break;
         }
         unit_log(u, "idle for %u s: stopping it", u->idle_exit_s);

@@ -7,6 +7,7 @@
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <inttypes.h>
 #include <poll.h>
 #include <signal.h>
 #include <stdlib.h>
@@ -496,6 +497,7 @@ static void test_services(void **state) {
     struct daemon *d = *state;
     install_app(d, "org.test.svc", testapp, NULL, "[service echo]\nexec = bin/app\nidle_exit = 1s\n");
     install_app(d, "org.test.client", testapp, NULL, NULL);
+    install_app(d, "org.test.holder", testapp, NULL, NULL);
     install_app(d, "org.test.flaky", testapp, NULL, "[service boom]\nexec = bin/app\nstart = boot\n");
     daemon_start(d, NULL);
 
@@ -521,6 +523,22 @@ static void test_services(void **state) {
     /* No client for its idle time: stopped. */
     free(wait_log(d, "org.test.svc@echo", "idle for 1 s: stopping it", 5000));
     wait_state(d, "org.test.svc@echo", "stopped", 5000);
+
+    /* A client that keeps its connection keeps the service; slated looks less and less often (1, 2,
+     * 4, 8 s after it came), and the client's exit restarts the idle clock instead of waiting for the next look. */
+    start_ok(d, "org.test.holder");
+    free(wait_log(d, "org.test.holder", "holding after echo:hold", 5000));
+    usleep(4500 * 1000);
+    e = ps_entry(d, "org.test.svc@echo");
+    assert_non_null(strstr(e, "\"state\": \"service\""));
+    free(e);
+    /* The next look would come 8 s after the connection; the client's exit brings it to 1 s from then. */
+    uint64_t t0 = now_ms();
+    assert_int_equal(run_slate(NULL, NULL, "--root", d->dev.root, "stop", "org.test.holder", NULL), 0);
+    wait_state(d, "org.test.svc@echo", "stopped", 5000);
+    uint64_t took = now_ms() - t0;
+    if (took > 2500)
+        fail_msg("the service stopped %" PRIu64 " ms after its only client did, not about 1 s", took);
     assert_int_equal(daemon_stop(d), 0);
 }
 

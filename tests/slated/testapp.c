@@ -7,6 +7,7 @@
  *   ...crash    crashes (SIGSEGV) once started
  *   ...fetch    GETs the URL in /data/url (and POSTs to /data/post-url) and prints what came back
  *   ...client   connects to org.test.svc's "echo" service and prints the answer
+ *   ...holder   connects to the same service, is answered, and keeps the connection until it stops
  *   ...svc      answers "echo:..." to each message on every connection (its [service echo])
  *   ...flaky    exits with status 3 as soon as it starts (a crashing service, for the backoff)
  *   ...hoard    as life, and holds 48 MiB (or /data/hoard-mb) from its start: a cached app worth reclaiming
@@ -218,6 +219,18 @@ static void client_start(void *ud) {
     say("missing=%d", missing);
 }
 
+static void holder_start(void *ud) {
+    char buf[64];
+    (void)ud;
+    int fd = slate_service_connect("org.test.svc", "echo");
+    if (fd < 0) {
+        say("connect error=%d", fd);
+        return;
+    }
+    ssize_t n = send(fd, "hold", 4, 0) == 4 ? recv(fd, buf, sizeof buf - 1, 0) : -1;
+    say("holding after %.*s", n > 0 ? (int)n : 0, buf); /* fd stays open for as long as the app runs */
+}
+
 static void echo_client(int fd, void *ud) {
     char buf[256], out[300];
     (void)ud;
@@ -270,6 +283,8 @@ int main(void) {
         cb.on_start = fetch_start;
     else if (strcmp(role, "client") == 0)
         cb.on_start = client_start;
+    else if (strcmp(role, "holder") == 0)
+        cb.on_start = holder_start;
     else if (strcmp(role, "svc") == 0)
         cb.on_connect = echo_connect;
     else if (strcmp(role, "flaky") == 0)

@@ -510,6 +510,15 @@ int sandbox_launch(struct sandbox_spare *sp, const struct sandbox_spec *spec, st
     return r;
 }
 
+int sandbox_spare_release(struct sandbox_spare *sp) {
+    int pidfd = sp->pidfd;
+    if (pidfd >= 0)
+        syscall(SYS_pidfd_send_signal, pidfd, SIGKILL, NULL, 0);
+    sp->pidfd = -1;
+    sandbox_spare_free(sp);
+    return pidfd;
+}
+
 struct sandbox_spare *sandbox_spare_free(struct sandbox_spare *sp) {
     if (!sp)
         return NULL;

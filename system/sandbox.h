@@ -135,6 +135,13 @@ int sandbox_launch(struct sandbox_spare *sp, const struct sandbox_spec *spec, st
 struct sandbox_spare *sandbox_spare_free(struct sandbox_spare *sp);
 
 /*
+ * Kill an unused spare without waiting for it to end (a process in its own
+ * namespaces takes milliseconds to tear them down): the rest is freed, and its
+ * pidfd is returned for the caller to reap; -1 when it had none.
+ */
+int sandbox_spare_release(struct sandbox_spare *sp);
+
+/*
  * sandbox_prepare, then sandbox_launch at once: a sandbox for one app, made
  * when it is needed. The app is pid 1 of its pid namespace: only SIGKILL stops
  * it unless it handles the signal itself. Needs Linux 5.12 (clone3, pidfd,

@@ -3,6 +3,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/epoll.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "slated.h"
@@ -32,6 +33,8 @@ struct slot {
     struct sandbox_spare *sp;
     struct cgroup *cg;         /* where the spare waits */
     struct loop_source *watch; /* its socket: ready, or dead */
+    struct loop_source *dying; /* a spare dropped for memory, killed, its pidfd reaping it */
+    pid_t dying_pid;
     bool ready;
     unsigned failures; /* in a row */
     uint64_t retry_at; /* CLOCK_MONOTONIC, after a failure */
@@ -50,6 +53,45 @@ static void discard(struct slot *sl) {
     sl->watch = NULL;
     sl->sp = sandbox_spare_free(sl->sp);
     sl->ready = false;
+}
+
+static int on_dropped_reaped(struct loop_source *src, const siginfo_t *si, void *userdata) {
+    struct slot *sl = userdata;
+    (void)src, (void)si;
+    sl->dying = NULL;
+    sl->dying_pid = 0;
+    return 0;
+}
+
+/* Kill the spare and go on: the loop reaps it when its namespaces are gone (blocking here would
+ * hold up slated for as long, just as memory is short). One at a time per slot; else it waits. */
+static void drop(struct slot *sl) {
+    if (sl->dying) {
+        discard(sl);
+        return;
+    }
+    loop_source_remove(sl->watch);
+    sl->watch = NULL;
+    sl->ready = false;
+    pid_t pid = sandbox_spare_pid(sl->sp);
+    int pidfd = sandbox_spare_release(sl->sp);
+    sl->sp = NULL;
+    if (pidfd >= 0 && loop_add_child(sl->owner->s->loop, pidfd, on_dropped_reaped, sl, &sl->dying) == 0)
+        sl->dying_pid = pid;
+    else
+        sl->dying = NULL; /* no pidfd, or no memory for its source: reap_orphans takes it */
+}
+
+/* At the end, whatever is still dying is waited for: its cgroup is removed next. */
+static void reap_dropped(struct slot *sl) {
+    siginfo_t si;
+    if (!sl->dying)
+        return;
+    while (waitid((idtype_t)P_PIDFD, (id_t)loop_source_fd(sl->dying), &si, WEXITED) < 0 && errno == EINTR)
+        ;
+    loop_source_remove(sl->dying);
+    sl->dying = NULL;
+    sl->dying_pid = 0;
 }
 
 static int on_timer(struct loop_source *src, void *userdata);
@@ -177,6 +219,7 @@ void spares_stop(struct slated *s) {
         struct slot *sl = &sps->slot[i];
         struct err e = {0};
         discard(sl);
+        reap_dropped(sl);
         if (sl->cg && cgroup_destroy(sl->cg, &e) < 0)
             slated_log(s, "%s", e.msg);
     }
@@ -193,7 +236,7 @@ void spares_hold(struct slated *s, bool hold) {
         /* A spare is a convenience: when memory is short it goes first, and none is made. */
         for (size_t i = 0; i < 2; i++)
             if (sps->slot[i].sp) {
-                discard(&sps->slot[i]);
+                drop(&sps->slot[i]);
                 slated_log(s, "memory: dropped the spare sandbox%s", sps->slot[i].network ? " for network apps" : "");
             }
     } else
@@ -203,7 +246,8 @@ void spares_hold(struct slated *s, bool hold) {
 bool spares_own(const struct slated *s, pid_t pid) {
     const struct spares *sps = s->spares;
     for (size_t i = 0; sps && i < 2; i++)
-        if (sps->slot[i].sp && sandbox_spare_pid(sps->slot[i].sp) == pid)
+        if ((sps->slot[i].sp && sandbox_spare_pid(sps->slot[i].sp) == pid) ||
+            (sps->slot[i].dying && sps->slot[i].dying_pid == pid))
             return true;
     return false;
 }

@@ -135,12 +135,24 @@ static void open_picture(slate_widget *w, void *ud) {
     slate_ui_push(image, strrchr(path, '/') + 1);
 }
 
+/* A stack: the picture, and over its lower corner a pill naming its format. */
 static slate_widget *picture_cell(size_t i, void *ud) {
     (void)ud;
-    slate_widget *image = slate_image(pictures[i % PICTURES], SLATE_FIT_COVER);
+    const char *path = pictures[i % PICTURES];
+    slate_widget *stack = slate_stack(), *image = slate_image(path, SLATE_FIT_COVER);
+    slate_widget *corner = slate_column(), *pill = slate_row();
     slate_widget_set_size(image, 0, 220);
-    slate_widget_on_tap(image, open_picture, (void *)pictures[i % PICTURES]);
-    return padded(image);
+    slate_widget_set_align(stack, SLATE_ALIGN_STRETCH, SLATE_ALIGN_STRETCH);
+    slate_widget_set_align(corner, SLATE_ALIGN_END, SLATE_ALIGN_START);
+    slate_widget_set_padding(corner, SLATE_SPACE_S, SLATE_SPACE_S);
+    slate_widget_set_background(pill, SLATE_SHAPE_PILL, SLATE_COLOR_SURFACE);
+    slate_widget_set_padding(pill, SLATE_SPACE_XS, SLATE_SPACE_M);
+    slate_widget_add(pill, slate_text(strrchr(path, '.') + 1, SLATE_TEXT_CAPTION));
+    slate_widget_add(corner, pill);
+    slate_widget_add(stack, image);
+    slate_widget_add(stack, corner);
+    slate_widget_on_tap(stack, open_picture, (void *)path);
+    return padded(stack);
 }
 
 static void open_pictures(slate_widget *w, void *ud) {

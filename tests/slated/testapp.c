@@ -199,21 +199,30 @@ static void fetch_start(void *ud) {
 
 /* ---- client and echo service ---- */
 
-static void client_start(void *ud) {
-    char buf[256];
-    (void)ud;
+/* Connect to the echo service and send it msg: the connection, its answer in buf; -1 (said why) on failure. */
+static int echo_ask(const char *msg, char *buf, size_t size) {
     int fd = slate_service_connect("org.test.svc", "echo");
     if (fd < 0) {
         say("connect error=%d", fd);
-        return;
+        return -1;
     }
-    if (send(fd, "ping", 4, 0) != 4) {
+    if (send(fd, msg, strlen(msg), 0) != (ssize_t)strlen(msg)) {
         say("send error=%d", -errno);
         close(fd);
-        return;
+        return -1;
     }
-    ssize_t n = recv(fd, buf, sizeof buf - 1, 0);
-    say("reply=%.*s", n > 0 ? (int)n : 0, buf);
+    ssize_t n = recv(fd, buf, size - 1, 0);
+    buf[n > 0 ? n : 0] = '\0';
+    return fd;
+}
+
+static void client_start(void *ud) {
+    char buf[256];
+    (void)ud;
+    int fd = echo_ask("ping", buf, sizeof buf);
+    if (fd < 0)
+        return;
+    say("reply=%s", buf);
     close(fd);
     int missing = slate_service_connect("org.test.svc", "nosuch");
     say("missing=%d", missing);
@@ -222,13 +231,8 @@ static void client_start(void *ud) {
 static void holder_start(void *ud) {
     char buf[64];
     (void)ud;
-    int fd = slate_service_connect("org.test.svc", "echo");
-    if (fd < 0) {
-        say("connect error=%d", fd);
-        return;
-    }
-    ssize_t n = send(fd, "hold", 4, 0) == 4 ? recv(fd, buf, sizeof buf - 1, 0) : -1;
-    say("holding after %.*s", n > 0 ? (int)n : 0, buf); /* fd stays open for as long as the app runs */
+    if (echo_ask("hold", buf, sizeof buf) >= 0)
+        say("holding after %s", buf); /* the connection stays open for as long as the app runs */
 }
 
 static void echo_client(int fd, void *ud) {

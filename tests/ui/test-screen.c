@@ -22,6 +22,7 @@
 
 #include <cmocka.h>
 
+#include "golden.h"
 #include "helpers.h"
 #include "util.h"
 
@@ -29,7 +30,7 @@
 #define SCREEN_H 1600
 #define BAR 48
 
-static const char *slated_bin, *tapapp;
+static const char *slated_bin, *tapapp, *gallery_bin, *gallery_manifest;
 static char skip_reason[256];
 
 struct device {
@@ -46,28 +47,59 @@ static uint64_t now_ms(void) {
 
 /* ---- the device ---- */
 
-static void install_tapapp(struct device *d) {
-    char *src = test_fmt("%s/src", d->dev.dir), *bin = test_fmt("%s/files/bin", src);
-    const char *manifest = "[package]\nid = org.test.tap\nversion = 1.0.0\napi_level = 4\nclass = app\n\n"
-                           "[app]\nexec = bin/tapapp\nlabel = Tap test\nmemory = 64M\n";
-    char *mpath = test_fmt("%s/manifest", src), *bpath = test_fmt("%s/tapapp", bin), *slp = test_fmt("%s.slp", src);
-    assert_int_equal(mkdir_parents_at(AT_FDCWD, bin), 0);
+/* Pack and install an app: its manifest's text, and each file copied from the build to files/TARGET. */
+static void install_app(struct device *d, const char *manifest, const char *const files[][2], size_t n_files) {
+    char *src = test_fmt("%s/src", d->dev.dir), *mpath = test_fmt("%s/manifest", src), *slp = test_fmt("%s.slp", src);
+    char *rm = test_fmt("rm -rf '%s'", src), *err = NULL;
+    assert_int_equal(system(rm), 0);
+    for (size_t i = 0; i < n_files; i++) {
+        char *target = test_fmt("%s/files/%s", src, files[i][1]), *dir = strdup(target);
+        *strrchr(dir, '/') = '\0';
+        assert_int_equal(mkdir_parents_at(AT_FDCWD, dir), 0);
+        size_t len;
+        char *data = test_read(files[i][0], &len);
+        test_write(target, data, len, access(files[i][0], X_OK) == 0 ? 0755 : 0644);
+        free(data);
+        free(dir);
+        free(target);
+    }
     test_write(mpath, manifest, strlen(manifest), 0644);
-    size_t len;
-    char *elf = test_read(tapapp, &len), *err = NULL;
-    test_write(bpath, elf, len, 0755);
     if (run_slate(NULL, &err, "pack", src, "--key", d->dev.app_key, "-o", slp, NULL) != 0)
-        fail_msg("packing the tap app: %s", err);
+        fail_msg("packing %s: %s", src, err);
     free(err);
+    err = NULL;
     if (run_slate(NULL, &err, "--root", d->dev.root, "install", slp, NULL) != 0)
-        fail_msg("installing the tap app: %s", err);
+        fail_msg("installing %s: %s", slp, err);
     free(err);
-    free(elf);
+    free(rm);
     free(src);
-    free(bin);
     free(mpath);
-    free(bpath);
     free(slp);
+}
+
+static void install_tapapp(struct device *d) {
+    const char *const files[][2] = {{tapapp, "bin/tapapp"}};
+    install_app(d,
+                "[package]\nid = org.test.tap\nversion = 1.0.0\napi_level = 4\nclass = app\n\n"
+                "[app]\nexec = bin/tapapp\nlabel = Tap test\nmemory = 64M\n",
+                files, 1);
+}
+
+/* examples/gallery as `make run` packs it: its manifest, its binary, its pictures. */
+static void install_gallery(struct device *d) {
+    char *manifest = test_read(gallery_manifest, NULL), *dir = strdup(gallery_bin);
+    *strrchr(dir, '/') = '\0';
+    char *jpg = test_fmt("%s/hills.jpg", dir), *webp = test_fmt("%s/sunset.webp", dir), *png = test_fmt("%s/tiles.png", dir);
+    const char *const files[][2] = {{gallery_bin, "bin/gallery"},
+                                    {jpg, "share/pictures/hills.jpg"},
+                                    {webp, "share/pictures/sunset.webp"},
+                                    {png, "share/pictures/tiles.png"}};
+    install_app(d, manifest, files, 4);
+    free(manifest);
+    free(dir);
+    free(jpg);
+    free(webp);
+    free(png);
 }
 
 static void daemon_start(struct device *d, const char *display) {
@@ -403,23 +435,94 @@ static void test_refusals(void **state) {
     free(shot);
 }
 
+/* ---- the widget gallery: the toolkit's visual test, on the screen slated shows ---- */
+
+/* The app's part of the screen (under the status bar, whose clock moves) against tests/ui/golden/NAME.png. */
+static void check_golden(const struct shot *s, const char *name) {
+    int h = SCREEN_H - BAR;
+    uint32_t *px = malloc((size_t)SCREEN_W * (size_t)h * sizeof *px);
+    assert_non_null(px);
+    for (size_t i = 0; i < (size_t)SCREEN_W * (size_t)h; i++) {
+        const uint8_t *p = s->rgb + ((size_t)BAR * SCREEN_W + i) * 3;
+        px[i] = 0xFF000000u | (uint32_t)p[0] << 16 | (uint32_t)p[1] << 8 | p[2];
+    }
+    struct surface sf = surface_wrap(px, SCREEN_W, h, SCREEN_W);
+    golden_check(&sf, name);
+    free(px);
+}
+
+/*
+ * Every page of the gallery as a person reaches it (taps on its rows, Back), the dialog, the controls
+ * after use, and the dark theme: each settled screen against its reference. Any change to how the
+ * toolkit lays out, shapes or paints shows here as a picture with its difference.
+ */
+static void test_gallery(void **state) {
+    NEED_ROOT();
+    struct device *d = *state;
+    install_gallery(d);
+    daemon_start(d, "headless");
+    slate_ok(d, "start", "org.slate.gallery", NULL);
+    struct shot home = wait_shot(d, is_drawn, NULL, "the gallery");
+    check_golden(&home, "gallery-home");
+
+    /* The rows that open pages, at their places on the first page (screen coordinates). */
+    static const struct {
+        const char *y, *golden;
+    } pages[] = {{"712", "gallery-list"}, {"768", "gallery-grid"}, {"824", "gallery-pictures"}, {"880", "gallery-scripts"}};
+    for (size_t i = 0; i < sizeof pages / sizeof *pages; i++) {
+        slate_ok(d, "tap", "200", pages[i].y, NULL);
+        struct shot page = wait_shot(d, app_changed, &home, pages[i].golden);
+        check_golden(&page, pages[i].golden);
+        free(page.rgb);
+        slate_ok(d, "key", "Back", NULL);
+        free(wait_shot(d, app_same, &home, "the first page after Back").rgb);
+    }
+
+    /* Delete asks first: a dialog over a scrim; Back closes it (the status line says "Kept"). */
+    slate_ok(d, "tap", "62", "374", NULL);
+    struct shot dialog = wait_shot(d, app_changed, &home, "the dialog");
+    check_golden(&dialog, "gallery-dialog");
+    slate_ok(d, "key", "Back", NULL);
+    free(wait_shot(d, app_changed, &dialog, "the dialog closed").rgb);
+
+    /* The controls used: the switch off, a name typed (Back takes the focus, and its caret, away). */
+    slate_ok(d, "tap", "688", "428", NULL);
+    slate_ok(d, "tap", "300", "540", NULL);
+    slate_ok(d, "key", "Ada", NULL);
+    slate_ok(d, "key", "Back", NULL);
+    struct shot used = wait_shot(d, app_changed, &dialog, "the controls used");
+    check_golden(&used, "gallery-controls-used");
+
+    slate_ok(d, "theme", "dark", NULL);
+    struct shot dark = wait_shot(d, is_dark, NULL, "the dark theme");
+    check_golden(&dark, "gallery-home-dark");
+    free(home.rgb);
+    free(dialog.rgb);
+    free(used.rgb);
+    free(dark.rgb);
+    daemon_stop(d);
+}
+
 static void check_environment(void) {
     test_slated_unsupported(skip_reason, sizeof skip_reason);
 }
 
 int main(int argc, char **argv) {
-    if (argc != 3) {
-        fprintf(stderr, "usage: test-screen SLATED TAPAPP\n");
+    if (argc != 5) {
+        fprintf(stderr, "usage: test-screen SLATED TAPAPP GALLERY GALLERY-MANIFEST\n");
         return 2;
     }
     slated_bin = argv[1];
     tapapp = argv[2];
+    gallery_bin = argv[3];
+    gallery_manifest = argv[4];
     check_environment();
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(test_shot_and_tap, setup, teardown),
         cmocka_unit_test_setup_teardown(test_swipe_back_and_gesture, setup, teardown),
         cmocka_unit_test_setup_teardown(test_theme, setup, teardown),
         cmocka_unit_test_setup_teardown(test_refusals, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_gallery, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -889,6 +889,7 @@ static int on_timer(struct loop_source *src, void *userdata) {
             break;
         /* Give the app its chance to save and shrink, then freeze it. */
         if (u->said_hello) {
+            unit_log(u, "trim-memory (level 1): in the background, to be frozen");
             send_event(u, EVENT_TRIM_MEMORY, 1);
             timer_set(u, TIMER_TRIM_WAIT, u->s->event_timeout_us);
         } else {

@@ -52,12 +52,14 @@ asan: deps
 	    -Db_lundef=false -Dbuildtype=debug
 	ninja -C $(ASAN_BUILD)
 	ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 \
-	    $(MESON) test -C $(ASAN_BUILD) --print-errorlogs --no-suite fuzz
+	    $(MESON) test -C $(ASAN_BUILD) --print-errorlogs --no-suite fuzz --no-suite guest
 
 bench: deps
 	bench/install.sh
 	bench/update.sh
 	bench/slated.sh
+	bench/memory.sh
+	bench/ui.sh
 	bench/memory.sh
 	bench/ui.sh
 

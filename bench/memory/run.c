@@ -525,13 +525,17 @@ static bool ps_line(const char *ps, const char *id, char *line, size_t size) {
 }
 
 static void slated_start_app(struct app *a) {
-    char out[512], ps[16384], line[1024], pid[24];
+    char out[512], ps[16384], line[1024] = "", pid[24];
     int r = slate("start", a->id, out, sizeof out);
     if (r != 0)
         die("slate start %s: exit %d: %s", a->id, r, out);
     if (slate("ps", "--json", ps, sizeof ps) != 0 || !ps_line(ps, a->id, line, sizeof line) ||
-        !json_field(line, "pid", pid, sizeof pid) || atoi(pid) <= 0)
-        die("slate ps: no pid for %s", a->id);
+        !json_field(line, "pid", pid, sizeof pid) || atoi(pid) <= 0) {
+        char *argv[] = {(char *)o.slate, "--root", (char *)o.root, "logs", (char *)a->id, NULL};
+        char log[4096];
+        run_capture(argv, log, sizeof log);
+        die("slate ps: no pid for %s (%s); its log:\n%s", a->id, line, log);
+    }
     a->pid = atoi(pid);
     /* Its output, as slated writes it to the app's log file (there by now, or very soon). */
     char *p = fmt("%s/var/log/slate/%s.log", o.root, a->id);

@@ -524,17 +524,26 @@ static bool ps_line(const char *ps, const char *id, char *line, size_t size) {
     return true;
 }
 
+/* What slated says of its apps and itself, on stderr: why a run went wrong. */
+static void show_slated(void) {
+    static char out[16384];
+    char *ps[] = {(char *)o.slate, "--root", (char *)o.root, "ps", NULL};
+    char *logs[] = {(char *)o.slate, "--root", (char *)o.root, "logs", NULL};
+    run_capture(ps, out, sizeof out);
+    fprintf(stderr, "memory-run: slate ps:\n%s", out);
+    run_capture(logs, out, sizeof out);
+    fprintf(stderr, "memory-run: slate logs:\n%s", out);
+}
+
 static void slated_start_app(struct app *a) {
-    char out[512], ps[16384], line[1024] = "", pid[24];
+    char out[512], ps[16384], line[1024], pid[24];
     int r = slate("start", a->id, out, sizeof out);
     if (r != 0)
         die("slate start %s: exit %d: %s", a->id, r, out);
     if (slate("ps", "--json", ps, sizeof ps) != 0 || !ps_line(ps, a->id, line, sizeof line) ||
         !json_field(line, "pid", pid, sizeof pid) || atoi(pid) <= 0) {
-        char *argv[] = {(char *)o.slate, "--root", (char *)o.root, "logs", (char *)a->id, NULL};
-        char log[4096];
-        run_capture(argv, log, sizeof log);
-        die("slate ps: no pid for %s (%s); its log:\n%s", a->id, line, log);
+        show_slated();
+        die("slate ps: no pid for %s", a->id);
     }
     a->pid = atoi(pid);
     /* Its output, as slated writes it to the app's log file (there by now, or very soon). */
@@ -778,8 +787,10 @@ static void run_load(struct measure *m) {
                         cached++;
             if (cached == o.hoards - 1)
                 break;
-            if (now_us() > end)
+            if (now_us() > end) {
+                show_slated();
                 die("the background apps did not become cached within %d s", o.timeout_s);
+            }
             sleep_ms(50);
         }
     } else

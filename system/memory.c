@@ -4,6 +4,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
+#include <malloc.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -47,6 +48,7 @@ struct memmgr {
     bool trimmed;                   /* this episode's trims were sent */
     uint64_t last_full_us;          /* the last full-stall event */
     uint64_t refaults, refaults_us; /* the device's refault counter when last looked at */
+    bool locked;                    /* slated's pages are locked (mlockall) */
 };
 
 static const char *const names[] = {
@@ -470,6 +472,8 @@ static void protect_self(struct memmgr *m) {
     /* MCL_ONFAULT: pages are locked as they are touched, so locking does not grow what slated holds. */
     if (mlockall(MCL_CURRENT | MCL_FUTURE | MCL_ONFAULT) < 0)
         slated_log(s, "memory: cannot lock slated in memory: %s", strerror(errno));
+    else
+        m->locked = true;
     int r = cgroups_protect(s->cgroups, DAEMON_MIN, 0, &e);
     if (r < 0 && r != -EOPNOTSUPP)
         slated_log(s, "memory: cannot protect slated's memory: %s", e.msg);
@@ -546,6 +550,26 @@ int memmgr_start(struct slated *s, const struct memmgr_config *cfg) {
                limit != UINT64_MAX ? "confined by its cgroup" : "is the machine");
     check(m); /* already short at start? */
     return 0;
+}
+
+/*
+ * glibc gives freed heap back with madvise(MADV_DONTNEED), which locked pages refuse: under mlockall
+ * whatever slated once allocated (start-up, SQLite's caches, a burst of messages) would stay resident
+ * for good. So, idle, it unlocks, trims and locks again; what it touches from then on is locked as
+ * before. Not on the kill path: the trim runs only from the idle timer.
+ */
+void memmgr_trim_self(struct slated *s) {
+    struct memmgr *m = s->mem;
+    if (!m || !m->locked) {
+        malloc_trim(0);
+        return;
+    }
+    munlockall();
+    malloc_trim(0);
+    if (mlockall(MCL_CURRENT | MCL_FUTURE | MCL_ONFAULT) < 0) {
+        m->locked = false;
+        slated_log(s, "memory: cannot lock slated in memory again: %s", strerror(errno));
+    }
 }
 
 void memmgr_stop(struct slated *s) {

@@ -54,6 +54,8 @@ struct memmgr_config {
 
 int memmgr_start(struct slated *s, const struct memmgr_config *cfg);
 void memmgr_stop(struct slated *s);
+/* slated went idle: give the kernel back the heap it freed (locked pages included). */
+void memmgr_trim_self(struct slated *s);
 /* A unit ended: if it was the victim, its memory is back; look again. */
 void memmgr_unit_ended(struct slated *s, struct unit *u);
 /*

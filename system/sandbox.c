@@ -6,6 +6,7 @@
  * filter is compiled here, once, and handed over as BPF.
  */
 #include "sandbox.h"
+#include "dl.h"
 #include "sandbox-proto.h"
 
 #include <fcntl.h>
@@ -89,58 +90,77 @@ static const char *const hostile_calls[] = {
 
 static struct sock_fprog filter;
 static int filter_status;
+static struct err filter_err;
 static pthread_once_t filter_once = PTHREAD_ONCE_INIT;
+
+/*
+ * libseccomp compiles the filter once, to BPF that slated keeps: it is loaded for that (dl.h) and
+ * unloaded after, so that a running slated does not hold its pages.
+ */
+#define SECCOMP_SYMBOLS(X)                                                                                             \
+    X(seccomp_attr_set)                                                                                                \
+    X(seccomp_export_bpf)                                                                                              \
+    X(seccomp_init)                                                                                                    \
+    X(seccomp_release)                                                                                                 \
+    X(seccomp_rule_add)                                                                                                \
+    X(seccomp_syscall_resolve_name)
+int dlopen_seccomp(struct err *e);
+DL_LIBRARY(seccomp, "libseccomp.so.2", "libseccomp", SECCOMP_SYMBOLS, NULL, true)
 
 static int add_rules(scmp_filter_ctx ctx, uint32_t action, const char *const *names, size_t n) {
     for (size_t i = 0; i < n; i++) {
-        int nr = seccomp_syscall_resolve_name(names[i]);
+        int nr = sym_seccomp_syscall_resolve_name(names[i]);
         if (nr == __NR_SCMP_ERROR)
             continue; /* not a call on this architecture */
-        int r = seccomp_rule_add(ctx, action, nr, 0);
+        int r = sym_seccomp_rule_add(ctx, action, nr, 0);
         if (r < 0)
             return r;
     }
     return 0;
 }
 
-/* The filter as raw BPF written to fd (seccomp_export_bpf's format, what bwrap --seccomp reads). */
-static int export_filter(int fd) {
-    scmp_filter_ctx ctx = seccomp_init(SCMP_ACT_ERRNO(EPERM));
+static int build_filter(int fd) {
+    scmp_filter_ctx ctx = sym_seccomp_init(SCMP_ACT_ERRNO(EPERM));
     if (!ctx)
         return -ENOMEM;
     /* A binary tree rather than a list: the kernel runs the filter for every syscall number when it
      * attaches it (its per-arch cache), so a short path per call makes each launch faster. */
-    seccomp_attr_set(ctx, SCMP_FLTATR_CTL_OPTIMIZE, 2);
+    sym_seccomp_attr_set(ctx, SCMP_FLTATR_CTL_OPTIMIZE, 2);
     int r = add_rules(ctx, SCMP_ACT_ALLOW, allowed_calls, sizeof allowed_calls / sizeof *allowed_calls);
     if (r >= 0)
         r = add_rules(ctx, SCMP_ACT_KILL_PROCESS, hostile_calls, sizeof hostile_calls / sizeof *hostile_calls);
     /* Threads and fork, never new namespaces. glibc falls back from clone3 to clone on ENOSYS, and clone's
      * flags, unlike clone3's, are an argument the filter can see. */
     if (r >= 0)
-        r = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(clone), 1, SCMP_A0(SCMP_CMP_MASKED_EQ, NS_FLAGS, 0));
+        r = sym_seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(clone), 1, SCMP_A0(SCMP_CMP_MASKED_EQ, NS_FLAGS, 0));
     if (r >= 0)
-        r = seccomp_rule_add(ctx, SCMP_ACT_ERRNO(ENOSYS), SCMP_SYS(clone3), 0);
+        r = sym_seccomp_rule_add(ctx, SCMP_ACT_ERRNO(ENOSYS), SCMP_SYS(clone3), 0);
     if (r >= 0)
-        r = seccomp_export_bpf(ctx, fd);
-    seccomp_release(ctx);
+        r = sym_seccomp_export_bpf(ctx, fd);
+    sym_seccomp_release(ctx);
     return r < 0 ? r : 0;
 }
 
+/* The filter as raw BPF written to fd (seccomp_export_bpf's format, what bwrap --seccomp reads). */
 int sandbox_export_filter(int fd, struct err *e) {
-    int r = export_filter(fd);
+    int r = dlopen_seccomp(e);
+    if (r < 0)
+        return r;
+    r = build_filter(fd);
+    dl_unload(&seccomp_library);
     return r < 0 ? err_set(e, r, "seccomp filter: %s", strerror(-r)) : 0;
 }
 
-static int compile_filter(void) {
+static int compile_filter(struct err *e) {
     int fd = memfd_create("seccomp", MFD_CLOEXEC);
-    int r = fd < 0 ? -errno : export_filter(fd);
+    int r = fd < 0 ? err_set(e, -errno, "seccomp filter: memfd: %s", strerror(errno)) : sandbox_export_filter(fd, e);
     if (r >= 0) {
         off_t size = lseek(fd, 0, SEEK_END);
         filter.filter = size > 0 ? malloc((size_t)size) : NULL;
         if (!filter.filter)
-            r = size < 0 ? -errno : -ENOMEM;
+            r = err_set(e, size < 0 ? -errno : -ENOMEM, "seccomp filter: %s", strerror(size < 0 ? errno : ENOMEM));
         else if (pread(fd, filter.filter, (size_t)size, 0) != size)
-            r = -EIO;
+            r = err_set(e, -EIO, "seccomp filter: cannot read it back");
         else
             filter.len = (unsigned short)((size_t)size / sizeof(struct sock_filter));
     }
@@ -150,7 +170,7 @@ static int compile_filter(void) {
 }
 
 static void compile_filter_once(void) {
-    filter_status = compile_filter();
+    filter_status = compile_filter(&filter_err);
 }
 
 /* ---- the launcher ---- */
@@ -320,7 +340,7 @@ int sandbox_prepare(const struct sandbox_base *base, struct sandbox_spare **ret,
         return r;
     pthread_once(&filter_once, compile_filter_once);
     if (filter_status < 0)
-        return err_set(e, filter_status, "seccomp filter: %s", strerror(-filter_status));
+        return err_set(e, filter_status, "%s", filter_err.msg);
     if ((r = pack_plan(base, app_ids, plan, sizeof plan, &plan_size, e)) < 0)
         return r;
 

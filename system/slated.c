@@ -1,7 +1,6 @@
 /* slated.c: the one system daemon: set-up, signals, readiness, and an orderly shutdown. */
 #include <errno.h>
 #include <fcntl.h>
-#include <malloc.h>
 #include <limits.h>
 #include <signal.h>
 #include <stdarg.h>
@@ -65,7 +64,7 @@ static int on_db_idle(struct loop_source *src, void *userdata) {
         s->db = NULL;
     }
     dlclose_sqlite();
-    malloc_trim(0); /* what SQLite allocated goes back too */
+    memmgr_trim_self(s); /* what SQLite allocated goes back too */
     return 0;
 }
 

@@ -25,7 +25,8 @@
 #   IDLE_S=30 bench/memory.sh        # a longer idle window (default 10 s)
 #   GUEST=0 bench/memory.sh          # the host part only (HOST=0: the guest part only)
 #   GUEST_RUNS=slated bench/memory.sh   # some of the guest's runs (earlyoom earlyoom-plain slated kernel
-#                                       # slated-confined kernel-confined)
+#                                       # slated-confined kernel-confined; and slated-budget, not a comparison:
+#                                       # the foreground app past its own budget, for the tests)
 #   KEEP=1 bench/memory.sh           # keep the work folder (every log, the guest's console, the initramfs)
 #
 # Needs root (cgroups, slated), the Slate build's dependencies, and from Debian: qemu-system-x86 and
@@ -111,13 +112,14 @@ size_load() {
     GROW_MIB=$(($1 * 10 / 16))
 }
 
-# A device root ($1) with the test app installed under the four ids run.c starts; budgets above what each holds.
+# A device root ($1) with the test app installed under the four ids run.c starts; budgets above what each holds
+# (or $2 for the foreground app's).
 make_device_root() {
-    local root=$1 id mem src
+    local root=$1 fg_mem=${2:-} id mem src
     "$SLATE" --root "$root" init --api-level 3 --min-api-level 1 >/dev/null
     "$SLATE" --root "$root" trust "$R/bench.pub" >/dev/null
     for id in org.app1.hoard org.app2.hoard org.app3.hoard org.front.grow; do
-        case $id in *.hoard) mem=$((HOARD_MIB + 32))M ;; *) mem=$((GROW_MIB + 64))M ;; esac
+        case $id in *.hoard) mem=$((HOARD_MIB + 32))M ;; *) mem=${fg_mem:-$((GROW_MIB + 64))M} ;; esac
         src=$R/src/$id
         rm -rf "$src"
         mkdir -p "$src/files/bin"
@@ -265,6 +267,8 @@ if [ "$GUEST" = 1 ]; then
     cp -a "$R/confined-template" "$STAGE/device-slated-confined"
     cp -a "$R/confined-template" "$STAGE/device-kernel-confined"
     size_load "$GUEST_MIB"
+    # The foreground app past its own budget (memory.high at 2/5 of its growth) on a machine with room.
+    make_device_root "$STAGE/device-slated-budget" "$((GROW_MIB * 2 / 5))M"
 
     # The runs, one command line each (no quoting: the guest's init splits at blanks).
     common="--v2 /sys/fs/cgroup --idle-s $IDLE_S --sample-ms 10 --timeout-s 240"
@@ -281,7 +285,10 @@ if [ "$GUEST" = 1 ]; then
             kernel) echo "/bench/memory-run --mode kernel --name guest-kernel $common $whole $sl --root /device-kernel --log /tmp/slated-off.log" ;;
             slated-confined) echo "/bench/memory-run --mode slated --name guest-slated-confined $common $confined $sl --root /device-slated-confined --log /tmp/slated-confined.log" ;;
             kernel-confined) echo "/bench/memory-run --mode kernel --name guest-kernel-confined $common $confined $sl --root /device-kernel-confined --log /tmp/slated-off-confined.log" ;;
-            *) die "GUEST_RUNS: no run named $run (earlyoom, earlyoom-plain, slated, kernel, slated-confined, kernel-confined)" ;;
+            # Not a comparison (tests/slated/test-pressure-guest.py): one background app, the foreground one over
+            # budget, where memory.high throttles it for good: 15 s of that is enough.
+            slated-budget) echo "/bench/memory-run --mode slated --name guest-slated-budget $common --timeout-s 15 --hoards 1 $whole $sl --root /device-slated-budget --log /tmp/slated-budget.log" ;;
+            *) die "GUEST_RUNS: no run named $run (earlyoom, earlyoom-plain, slated, kernel, slated-confined, kernel-confined, slated-budget)" ;;
         esac
     done >"$STAGE/bench/runs"
 

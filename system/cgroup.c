@@ -1233,20 +1233,30 @@ int cgroups_vmpressure_eventfd(const struct cgroups *c, const char *level, struc
     return efd;
 }
 
+/* A PSI trigger on the memory.pressure of the group folder dirfd (named where, for messages). */
+static int pressure_trigger(int dirfd, const char *where, const char *trigger, struct err *e) {
+    int fd = openat(dirfd, "memory.pressure", O_RDWR | O_NONBLOCK | O_CLOEXEC);
+    if (fd < 0)
+        return err_set(e, -errno, "%s/memory.pressure: %s", where, strerror(errno));
+    if (write(fd, trigger, strlen(trigger) + 1) < 0) {
+        int r = -errno;
+        close(fd);
+        return err_set(e, r, "%s/memory.pressure: %s", where, strerror(-r));
+    }
+    return fd;
+}
+
 int cgroups_pressure_fd(const struct cgroups *c, const char *trigger, struct err *e) {
     int i = hier_of(c, CTRL_MEMORY);
     if (i < 0 || c->version != 2)
         return -EOPNOTSUPP;
-    const struct hierarchy *h = &c->h[i];
-    int fd = openat(h->own_fd, "memory.pressure", O_RDWR | O_NONBLOCK | O_CLOEXEC);
-    if (fd < 0)
-        return err_set(e, -errno, "%s/memory.pressure: %s", h->own, strerror(errno));
-    if (write(fd, trigger, strlen(trigger) + 1) < 0) {
-        int r = -errno;
-        close(fd);
-        return err_set(e, r, "%s/memory.pressure: %s", h->own, strerror(-r));
-    }
-    return fd;
+    return pressure_trigger(c->h[i].own_fd, c->h[i].own, trigger, e);
+}
+
+int cgroup_pressure_fd(const struct cgroup *g, const char *trigger, struct err *e) {
+    if (g->c->version != 2)
+        return -EOPNOTSUPP;
+    return pressure_trigger(g->dir_fd[0], g->name, trigger, e);
 }
 
 int cgroup_set_protection(struct cgroup *g, uint64_t min, struct err *e) {

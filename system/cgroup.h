@@ -200,6 +200,8 @@ int cgroups_vmpressure_eventfd(const struct cgroups *c, const char *level, struc
  * 150 ms of stall within 2 s); the fd reports EPOLLPRI. -EOPNOTSUPP on v1.
  */
 int cgroups_pressure_fd(const struct cgroups *c, const char *trigger, struct err *e);
+/* v2: the same on one group's memory.pressure (an app's: its own stalls). -EOPNOTSUPP on v1. */
+int cgroup_pressure_fd(const struct cgroup *g, const char *trigger, struct err *e);
 
 /*
  * v2: memory.min of the group: up to min bytes of it are never reclaimed for others (the

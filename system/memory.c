@@ -49,6 +49,12 @@ struct memmgr {
     uint64_t last_full_us;          /* the last full-stall event */
     uint64_t refaults, refaults_us; /* the device's refault counter when last looked at */
     bool locked;                    /* slated's pages are locked (mlockall) */
+    bool fine;                      /* PSI triggers in 500 ms windows are allowed */
+    struct loop_source *fg_psi;     /* v2: a PSI trigger on the foreground app's own group */
+    int fg_psi_fd;
+    struct unit *fg_watched;        /* the app it is on */
+    uint64_t fg_stall_us;           /* when the foreground app last stalled on memory */
+    uint64_t fg_said_us;            /* when the log last said so */
 };
 
 static const char *const names[] = {
@@ -97,6 +103,8 @@ static int oom_adj_of(enum importance i) {
     return adj[i];
 }
 
+static void watch_foreground(struct memmgr *m);
+
 void memmgr_rank(struct slated *s) {
     uint64_t claimed = 0;
     for (struct unit *u = s->units; u; u = u->next) {
@@ -129,6 +137,8 @@ void memmgr_rank(struct slated *s) {
     struct memmgr *m = s->mem;
     if (m && claimed != m->claimed && cgroups_protect(s->cgroups, DAEMON_MIN, claimed, NULL) == 0)
         m->claimed = claimed;
+    if (m && !m->cfg.disabled)
+        watch_foreground(m);
 }
 
 /* ---- deciding ---- */
@@ -273,8 +283,9 @@ static void check(struct memmgr *m) {
     if (kill_line < KILL_FLOOR)
         kill_line = KILL_FLOOR;
     bool short_of = free_b < trim_line;
-    bool critical =
-        short_of && (thrashing(m, total) || free_b < kill_line || now_us() - m->last_full_us < FULL_STALL_US);
+    uint64_t now = now_us();
+    bool critical = short_of && (thrashing(m, total) || free_b < kill_line || now - m->last_full_us < FULL_STALL_US ||
+                                 now - m->fg_stall_us < FULL_STALL_US);
     if (watch_fall(m, free_b, free_b < trim_line + TRIPWIRE_MIN))
         next = WATCH_US;
     arm_tripwire(m, free_b, next || critical ? 0 : short_of ? kill_line : trim_line);
@@ -394,6 +405,7 @@ static int on_reclaim(struct loop_source *src, int fd, uint32_t events, void *us
 }
 
 static void watch(struct memmgr *m, int fd, uint32_t events, loop_io_fn fn, struct loop_source **src, int *slot);
+static void unwatch(struct loop_source **src, int *slot);
 
 /*
  * v1 keeps, per threshold list, the threshold just below the usage it last saw, and sees it
@@ -417,6 +429,10 @@ void memmgr_unit_ended(struct slated *s, struct unit *u) {
     struct memmgr *m = s->mem;
     if (!m)
         return;
+    if (m->fg_watched == u) {
+        unwatch(&m->fg_psi, &m->fg_psi_fd);
+        m->fg_watched = NULL;
+    }
     if (m->victim == u) {
         m->victim = NULL;
         rearm_thresholds(m);
@@ -454,6 +470,58 @@ static void watch(struct memmgr *m, int fd, uint32_t events, loop_io_fn fn, stru
         close(fd);
         *slot = -1;
     }
+}
+
+static void unwatch(struct loop_source **src, int *slot) {
+    loop_source_remove(*src);
+    *src = NULL;
+    if (*slot >= 0)
+        close(*slot);
+    *slot = -1;
+}
+
+/*
+ * The foreground app stalled on memory (its own group's PSI): what the user sees stutters now. With
+ * the device short, that makes the next look kill rather than wait for the kill line; with memory to
+ * spare, the stall is the app's own budget (memory.high), and the log says so (at most every 10 s).
+ */
+static int on_fg_psi(struct loop_source *src, int fd, uint32_t events, void *userdata) {
+    struct memmgr *m = userdata;
+    (void)src;
+    (void)fd;
+    if (events & EPOLLERR) { /* its group went away */
+        unwatch(&m->fg_psi, &m->fg_psi_fd);
+        m->fg_watched = NULL;
+        return 0;
+    }
+    uint64_t now = now_us();
+    m->fg_stall_us = now;
+    if (m->fg_watched && now - m->fg_said_us >= 10000000ULL) {
+        m->fg_said_us = now;
+        unit_log(m->fg_watched, "memory: the foreground app stalls (PSI of its group)%s",
+                 m->pressure ? ": the device is short" : ": at its own budget");
+    }
+    check(m);
+    return 0;
+}
+
+/* v2: a PSI trigger on the foreground app's own group, moved as the foreground changes. */
+static void watch_foreground(struct memmgr *m) {
+    struct unit *fg = NULL;
+    for (struct unit *u = m->s->units; u && !fg; u = u->next)
+        if (unit_importance(u) == IMP_FOREGROUND && u->cg)
+            fg = u;
+    if (fg == m->fg_watched)
+        return;
+    unwatch(&m->fg_psi, &m->fg_psi_fd);
+    m->fg_watched = NULL;
+    if (!fg)
+        return;
+    /* 20 ms of stall within half a second is a dropped frame or two; the coarse window where only it is allowed. */
+    int fd = cgroup_pressure_fd(fg->cg, m->fine ? "some 20000 500000" : "some 100000 2000000", NULL);
+    watch(m, fd, EPOLLPRI, on_fg_psi, &m->fg_psi, &m->fg_psi_fd);
+    if (m->fg_psi)
+        m->fg_watched = fg;
 }
 
 /*
@@ -502,6 +570,7 @@ int memmgr_start(struct slated *s, const struct memmgr_config *cfg) {
     m->s = s;
     m->cfg = *cfg;
     m->psi_some_fd = m->psi_full_fd = m->device_fd = m->reclaim_fd = m->tripwire_fd = m->device_max_fd = -1;
+    m->fg_psi_fd = -1;
     m->tripwire_high = UINT64_MAX;
     s->mem = m;
     protect_self(m);
@@ -518,6 +587,7 @@ int memmgr_start(struct slated *s, const struct memmgr_config *cfg) {
           on_psi, &m->psi_some, &m->psi_some_fd);
     watch(m, psi_trigger_fine("/proc/pressure/memory", "full 50000 500000", "full 100000 2000000", &fine), EPOLLPRI,
           on_psi, &m->psi_full, &m->psi_full_fd);
+    m->fine = fine;
     /* The device slated confines: thresholds at its trim and kill lines (v1), or its own PSI (v2). */
     if (cgroups_device_memory(s->cgroups, &limit, &used) == 0 && limit != UINT64_MAX) {
         uint64_t trim = cfg->trim_free ? cfg->trim_free : limit / 5, kill = cfg->kill_free ? cfg->kill_free : limit / 10;
@@ -583,6 +653,7 @@ void memmgr_stop(struct slated *s) {
     loop_source_remove(m->recheck);
     loop_source_remove(m->tripwire);
     loop_source_remove(m->device_max);
+    unwatch(&m->fg_psi, &m->fg_psi_fd);
     if (m->tripwire)
         (void)cgroups_apps_set_high(s->cgroups, UINT64_MAX, NULL);
     int fds[] = {m->psi_some_fd, m->psi_full_fd, m->device_fd, m->reclaim_fd, m->tripwire_fd, m->device_max_fd};

@@ -22,6 +22,7 @@ import subprocess
 import sys
 
 RUNS = {"slated-confined": "guest-slated-confined", "slated": "guest-slated"}
+BUDGET_RUN = "guest-slated-budget"  # the foreground app past its own budget, one background app
 HOARDS = ["org.app1.hoard", "org.app2.hoard", "org.app3.hoard"]
 FRONT = "org.front.grow"
 
@@ -82,6 +83,21 @@ def check_run(console, name):
                 fail(f"{name}: {app} ended as: {l}")
 
 
+def check_budget_run(console, name):
+    """The foreground app grows past its own memory.high with the machine at ease: slated hears its stall
+    on its group's PSI and says so; memory.high throttles the app (a soft budget), nobody kills it."""
+    lines, result = run_lines(console, name)
+    print(f"{name}: fg={result['fg']} kills={result['kills']} manager_kills={result['manager_kills']}")
+    said = [re.sub(r"^log t_ms=\S+ ", "", l) for l in lines if l.startswith("log ")]
+    if not any(re.search(rf"slated: {re.escape(FRONT)}: memory: the foreground app stalls \(PSI of its group\): "
+                         r"at its own budget", l) for l in said):
+        fail(f"{name}: slated did not report the foreground app's stall at its budget")
+    if int(result["kills"]) != 0:
+        fail(f"{name}: an app was killed though the machine had room ({result['kills']})")
+    if result["fg"] != "stuck":
+        fail(f"{name}: the foreground app was not held at its soft budget ({result['fg']})")
+
+
 def main():
     if len(sys.argv) != 3:
         print("usage: test-pressure-guest.py BUILD_DIR SOURCE_DIR", file=sys.stderr)
@@ -91,7 +107,7 @@ def main():
         print("skipped: slated's cgroups and the guest's device roots need root (CI runs as root)")
         return 77
     work = os.path.join(build, "pressure-guest")
-    env = dict(os.environ, BUILD_DIR=build, BENCH_DIR=work, HOST="0", GUEST_RUNS=" ".join(RUNS),
+    env = dict(os.environ, BUILD_DIR=build, BENCH_DIR=work, HOST="0", GUEST_RUNS=" ".join([*RUNS, "slated-budget"]),
                IDLE_S="0", KEEP="1")
     bench = subprocess.run([os.path.join(source, "bench", "memory.sh")], env=env, stdout=subprocess.PIPE,
                            stderr=subprocess.STDOUT, text=True)
@@ -102,9 +118,10 @@ def main():
         console = f.read()
     for name in RUNS.values():
         check_run(console, name)
+    check_budget_run(console, BUDGET_RUN)
     shutil.rmtree(os.path.join(work, "run"))  # the kernel and earlyoom stay in the cache beside it
     print("ok: the foreground app survived, slated killed least recently used first, trimmed first, "
-          "and the kernel's OOM killer never acted")
+          "and the kernel's OOM killer never acted; the foreground app's own stall was heard")
     return 0
 
 

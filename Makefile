@@ -12,7 +12,7 @@ DEB_DEPS = meson ninja-build gcc pkgconf python3 libarchive-dev libzstd-dev libs
            libsqlite3-dev libelf-dev libcmocka-dev libcurl4-openssl-dev libc6-dev clang libclang-rt-14-dev zstd \
            nginx libseccomp-dev libfreetype-dev libharfbuzz-dev libfribidi-dev libunibreak-dev libthai-dev \
            libpixman-1-dev libpng-dev libjpeg-dev libwebp-dev fonts-noto-core fonts-material-design-icons-iconfont \
-           libmicrohttpd-dev libsdl2-dev libdrm-dev chromium xvfb xdotool qemu-system-x86 cpio
+           libmicrohttpd-dev libsdl2-dev libdrm-dev libbpf-dev chromium xvfb xdotool qemu-system-x86 cpio
 
 .PHONY: all deps run test fuzz asan bench clean
 

@@ -13,6 +13,7 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 
+#include "memwatch.h"
 #include "proto.h"
 #include "slated.h"
 
@@ -55,6 +56,11 @@ struct memmgr {
     struct unit *fg_watched;        /* the app it is on */
     uint64_t fg_stall_us;           /* when the foreground app last stalled on memory */
     uint64_t fg_said_us;            /* when the log last said so */
+    struct memwatch *mw;            /* the machine's free pages watched at each allocation (eBPF) */
+    struct loop_source *mw_src;
+    uint64_t memfree;               /* the machine's free pages (bytes) at the last look */
+    uint64_t mw_pages;              /* the line it is armed at; 0: disarmed */
+    bool early;                     /* the watch woke the manager since the last look */
 };
 
 static const char *const names[] = {
@@ -161,10 +167,12 @@ static int device_free(struct memmgr *m, uint64_t *ret_free, uint64_t *ret_total
     if (n <= 0)
         return -EIO;
     buf[n] = '\0';
-    unsigned long long total_kb = 0, avail_kb = 0;
-    const char *t = strstr(buf, "MemTotal:"), *a = strstr(buf, "MemAvailable:");
+    unsigned long long total_kb = 0, avail_kb = 0, free_kb = 0;
+    const char *t = strstr(buf, "MemTotal:"), *a = strstr(buf, "MemAvailable:"), *f = strstr(buf, "MemFree:");
     if (!t || !a || sscanf(t, "MemTotal: %llu", &total_kb) != 1 || sscanf(a, "MemAvailable: %llu", &avail_kb) != 1)
         return -EIO;
+    if (f && sscanf(f, "MemFree: %llu", &free_kb) == 1)
+        m->memfree = free_kb * 1024;
     *ret_total = total_kb * 1024;
     *ret_free = avail_kb * 1024;
     return 0;
@@ -237,6 +245,24 @@ static bool thrashing(struct memmgr *m, uint64_t total) {
  * protected memory aside) until it is lifted, which on_tripwire does at once. Memory the apps do not
  * use (another process, the kernel) moves the line only at the next event, PSI's included.
  */
+/*
+ * The page-allocation watch, in free pages, a 32nd of the machine above the tripwire's line (half
+ * way there when memory is closer): the apps' growth brings free pages down as it brings free
+ * memory down (page cache reclaimed on the way makes it come later, never sooner; the tripwire
+ * stays behind it). 0: disarmed.
+ */
+static void arm_watch(struct memmgr *m, uint64_t free_b, uint64_t total, uint64_t line) {
+    uint64_t pages = 0;
+    if (!m->mw)
+        return;
+    if (line && free_b > line) {
+        uint64_t ahead = free_b - line, fall = ahead - (ahead / 2 < total / 32 ? ahead / 2 : total / 32);
+        pages = m->memfree > fall ? (m->memfree - fall) / 4096 : 1;
+    }
+    if (pages != m->mw_pages && memwatch_arm(m->mw, pages) == 0)
+        m->mw_pages = pages;
+}
+
 static void arm_tripwire(struct memmgr *m, uint64_t free_b, uint64_t line) {
     uint64_t cur, high = UINT64_MAX;
     if (!m->tripwire)
@@ -286,9 +312,13 @@ static void check(struct memmgr *m) {
     uint64_t now = now_us();
     bool critical = short_of && (thrashing(m, total) || free_b < kill_line || now - m->last_full_us < FULL_STALL_US ||
                                  now - m->fg_stall_us < FULL_STALL_US);
-    if (watch_fall(m, free_b, free_b < trim_line + TRIPWIRE_MIN))
+    /* The watch's word: the fall has begun, and nobody paid for the news. */
+    if (watch_fall(m, free_b, free_b < trim_line + TRIPWIRE_MIN || m->early))
         next = WATCH_US;
-    arm_tripwire(m, free_b, next || critical ? 0 : short_of ? kill_line : trim_line);
+    m->early = false;
+    uint64_t line = next || critical ? 0 : short_of ? kill_line : trim_line;
+    arm_watch(m, free_b, total, line);
+    arm_tripwire(m, free_b, line);
     if (!short_of) {
         if (m->pressure)
             slated_log(m->s, "memory: relieved (%" PRIu64 " MiB free of %" PRIu64 " MiB)", free_b >> 20, total >> 20);
@@ -361,6 +391,21 @@ static int on_tripwire(struct loop_source *src, int fd, uint32_t events, void *u
     (void)cgroups_events_count(fd, "high", &count);
     if (!stale)
         loop_timer_set(m->recheck, TRIPPED_US);
+    return 0;
+}
+
+/* The machine's free pages fell past the watch's line (memwatch.bpf.c disarmed it): look now. */
+static int on_memwatch(struct loop_source *src, int fd, uint32_t events, void *userdata) {
+    struct memmgr *m = userdata;
+    (void)src;
+    (void)fd;
+    (void)events;
+    memwatch_consume(m->mw);
+    if (m->mw_pages && !m->watching)
+        slated_log(m->s, "memory: free pages fell below %" PRIu64 " MiB: watching the fall", m->mw_pages >> 8);
+    m->mw_pages = 0;
+    m->early = true;
+    check(m);
     return 0;
 }
 
@@ -555,8 +600,17 @@ static void watch_v2(struct memmgr *m, bool confined) {
         watch(m, fd, EPOLLPRI, on_tripwire, &m->tripwire, &m->tripwire_fd);
     else if (fd >= 0)
         close(fd);
-    if (!confined)
+    if (!confined) {
+        /* The machine is the device: free pages watched at each page allocation, where the kernel lets us. */
+        if (m->tripwire && memwatch_open(&m->mw, &e) == 0 &&
+            loop_add_io(m->s->loop, memwatch_fd(m->mw), EPOLLIN, on_memwatch, m, &m->mw_src) < 0) {
+            memwatch_close(m->mw);
+            m->mw = NULL;
+        } else if (!m->mw && m->tripwire) {
+            slated_log(m->s, "memory: no page-allocation watch (the tripwire alone): %s", e.msg);
+        }
         return;
+    }
     fd = cgroups_device_events_fd(m->s->cgroups, &e);
     watch(m, fd, EPOLLPRI, on_device_max, &m->device_max, &m->device_max_fd);
 }
@@ -613,10 +667,10 @@ int memmgr_start(struct slated *s, const struct memmgr_config *cfg) {
     }
     if (cgroups_version(s->cgroups) == 2)
         watch_v2(m, limit != UINT64_MAX);
-    slated_log(s, "memory: manager on (%s%s%s%s%s%s; device %s)", m->psi_some ? "PSI" : "no PSI",
+    slated_log(s, "memory: manager on (%s%s%s%s%s%s%s; device %s)", m->psi_some ? "PSI" : "no PSI",
                m->psi_some && fine ? " in 500 ms windows" : "", m->device ? ", device threshold" : "",
                m->reclaim ? ", device reclaim" : "", m->tripwire ? ", apps' tripwire" : "",
-               m->device_max ? ", device limit hits" : "",
+               m->device_max ? ", device limit hits" : "", m->mw ? ", page-allocation watch" : "",
                limit != UINT64_MAX ? "confined by its cgroup" : "is the machine");
     check(m); /* already short at start? */
     return 0;
@@ -654,6 +708,8 @@ void memmgr_stop(struct slated *s) {
     loop_source_remove(m->tripwire);
     loop_source_remove(m->device_max);
     unwatch(&m->fg_psi, &m->fg_psi_fd);
+    loop_source_remove(m->mw_src);
+    memwatch_close(m->mw);
     if (m->tripwire)
         (void)cgroups_apps_set_high(s->cgroups, UINT64_MAX, NULL);
     int fds[] = {m->psi_some_fd, m->psi_full_fd, m->device_fd, m->reclaim_fd, m->tripwire_fd, m->device_max_fd};

@@ -75,6 +75,14 @@ def check_run(console, name):
         kill = next(i for i, l in enumerate(said) if l.startswith("slated[") and f": {app}: killing it" in l)
         if trim is None or trim > kill:
             fail(f"{name}: {app} was killed without a trim before it")
+    if name == RUNS["slated"]:
+        # The whole machine: the page-allocation watch (eBPF) gave the word before anyone paid for it.
+        if not any("memory: manager on (" in l and "page-allocation watch" in l for l in said):
+            fail(f"{name}: slated ran without its page-allocation watch")
+        timed = [(float(m.group(1)), m.group(2)) for l in lines for m in [re.match(r"log t_ms=(-?[\d.]+) (.*)", l)] if m]
+        first_kill_t = next(t for t, l in timed if ": killing it" in l)
+        if not any(0 <= t < first_kill_t and "memory: free pages fell below" in l for t, l in timed):
+            fail(f"{name}: the page-allocation watch did not wake slated before its first kill")
     for l in lines:
         if l.startswith(f"app {FRONT} ") and "state=foreground" not in l:
             fail(f"{name}: the foreground app ended as: {l}")

@@ -74,7 +74,8 @@ static int load(struct memwatch *w, struct err *e) {
         r = err_set(e, -errno, "memory watch: %s", libbpf_said[0] ? libbpf_said : strerror(errno));
         goto out;
     }
-    link = sym_bpf_program__attach(sym_bpf_object__find_program_by_name(obj, "on_alloc"));
+    struct bpf_program *prog = sym_bpf_object__find_program_by_name(obj, "on_alloc");
+    link = prog ? sym_bpf_program__attach(prog) : NULL;
     if (!link) {
         r = err_set(e, -errno, "memory watch: attach: %s", libbpf_said[0] ? libbpf_said : strerror(errno));
         goto out;

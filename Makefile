@@ -60,8 +60,6 @@ bench: deps
 	bench/slated.sh
 	bench/memory.sh
 	bench/ui.sh
-	bench/memory.sh
-	bench/ui.sh
 
 clean:
 	rm -rf $(BUILD) $(FUZZ_BUILD) $(ASAN_BUILD)

@@ -50,8 +50,8 @@ static uint64_t now_ms(void) {
 /* Pack and install an app: its manifest's text, and each file copied from the build to files/TARGET. */
 static void install_app(struct device *d, const char *manifest, const char *const files[][2], size_t n_files) {
     char *src = test_fmt("%s/src", d->dev.dir), *mpath = test_fmt("%s/manifest", src), *slp = test_fmt("%s.slp", src);
-    char *rm = test_fmt("rm -rf '%s'", src), *err = NULL;
-    assert_int_equal(system(rm), 0);
+    char *err = NULL;
+    assert_int_equal(rm_rf_at(AT_FDCWD, src), 0); /* the previous app's source, if any */
     for (size_t i = 0; i < n_files; i++) {
         char *target = test_fmt("%s/files/%s", src, files[i][1]), *dir = strdup(target);
         *strrchr(dir, '/') = '\0';
@@ -71,7 +71,6 @@ static void install_app(struct device *d, const char *manifest, const char *cons
     if (run_slate(NULL, &err, "--root", d->dev.root, "install", slp, NULL) != 0)
         fail_msg("installing %s: %s", slp, err);
     free(err);
-    free(rm);
     free(src);
     free(mpath);
     free(slp);

@@ -59,7 +59,7 @@ struct memmgr {
     struct memwatch *mw;            /* the machine's free pages watched at each allocation (eBPF) */
     struct loop_source *mw_src;
     uint64_t memfree;               /* the machine's free pages (bytes) at the last look */
-    uint64_t mw_pages;              /* the line it is armed at; 0: disarmed */
+    uint64_t mw_at;                 /* the MemFree it is armed at (bytes); 0: disarmed */
     bool early;                     /* the watch woke the manager since the last look */
 };
 
@@ -143,7 +143,7 @@ void memmgr_rank(struct slated *s) {
     struct memmgr *m = s->mem;
     if (m && claimed != m->claimed && cgroups_protect(s->cgroups, DAEMON_MIN, claimed, NULL) == 0)
         m->claimed = claimed;
-    if (m && !m->cfg.disabled)
+    if (m && !m->cfg.disabled && cgroups_version(s->cgroups) == 2) /* v1 groups have no PSI of their own */
         watch_foreground(m);
 }
 
@@ -239,30 +239,30 @@ static bool thrashing(struct memmgr *m, uint64_t total) {
 }
 
 /*
+ * The page-allocation watch, a 32nd of the machine above the tripwire's line (half way there when
+ * memory is closer), told in MemFree: the apps' growth brings free pages down as it brings free
+ * memory down (page cache reclaimed on the way makes it come later, never sooner; the tripwire
+ * stays behind it). 0: disarmed.
+ */
+static void arm_watch(struct memmgr *m, uint64_t free_b, uint64_t total, uint64_t line) {
+    uint64_t at = 0;
+    if (!m->mw)
+        return;
+    if (line && free_b > line) {
+        uint64_t ahead = free_b - line, fall = ahead - (ahead / 2 < total / 32 ? ahead / 2 : total / 32);
+        at = m->memfree > fall ? m->memfree - fall : 0; /* below what is free at all: the tripwire alone */
+    }
+    if (at != m->mw_at && memwatch_arm(m->mw, at) == 0)
+        m->mw_at = at;
+}
+
+/*
  * v2 has no usage threshold. The apps' common parent gets a memory.high where their use brings the
  * device's free memory down to line (0: none), and its memory.events.local says when they got there.
  * Crossing it makes each allocation that follows reclaim from the apps (the foreground app's
  * protected memory aside) until it is lifted, which on_tripwire does at once. Memory the apps do not
  * use (another process, the kernel) moves the line only at the next event, PSI's included.
  */
-/*
- * The page-allocation watch, in free pages, a 32nd of the machine above the tripwire's line (half
- * way there when memory is closer): the apps' growth brings free pages down as it brings free
- * memory down (page cache reclaimed on the way makes it come later, never sooner; the tripwire
- * stays behind it). 0: disarmed.
- */
-static void arm_watch(struct memmgr *m, uint64_t free_b, uint64_t total, uint64_t line) {
-    uint64_t pages = 0;
-    if (!m->mw)
-        return;
-    if (line && free_b > line) {
-        uint64_t ahead = free_b - line, fall = ahead - (ahead / 2 < total / 32 ? ahead / 2 : total / 32);
-        pages = m->memfree > fall ? (m->memfree - fall) / 4096 : 1;
-    }
-    if (pages != m->mw_pages && memwatch_arm(m->mw, pages) == 0)
-        m->mw_pages = pages;
-}
-
 static void arm_tripwire(struct memmgr *m, uint64_t free_b, uint64_t line) {
     uint64_t cur, high = UINT64_MAX;
     if (!m->tripwire)
@@ -401,9 +401,9 @@ static int on_memwatch(struct loop_source *src, int fd, uint32_t events, void *u
     (void)fd;
     (void)events;
     memwatch_consume(m->mw);
-    if (m->mw_pages && !m->watching)
-        slated_log(m->s, "memory: free pages fell below %" PRIu64 " MiB: watching the fall", m->mw_pages >> 8);
-    m->mw_pages = 0;
+    if (m->mw_at && !m->watching)
+        slated_log(m->s, "memory: free pages fell below %" PRIu64 " MiB: watching the fall", m->mw_at >> 20);
+    m->mw_at = 0;
     m->early = true;
     check(m);
     return 0;
@@ -602,12 +602,13 @@ static void watch_v2(struct memmgr *m, bool confined) {
         close(fd);
     if (!confined) {
         /* The machine is the device: free pages watched at each page allocation, where the kernel lets us. */
-        if (m->tripwire && memwatch_open(&m->mw, &e) == 0 &&
-            loop_add_io(m->s->loop, memwatch_fd(m->mw), EPOLLIN, on_memwatch, m, &m->mw_src) < 0) {
+        if (!m->tripwire)
+            return;
+        if (memwatch_open(&m->mw, &e) < 0) {
+            slated_log(m->s, "memory: no page-allocation watch (the tripwire alone): %s", e.msg);
+        } else if (loop_add_io(m->s->loop, memwatch_fd(m->mw), EPOLLIN, on_memwatch, m, &m->mw_src) < 0) {
             memwatch_close(m->mw);
             m->mw = NULL;
-        } else if (!m->mw && m->tripwire) {
-            slated_log(m->s, "memory: no page-allocation watch (the tripwire alone): %s", e.msg);
         }
         return;
     }

@@ -11,16 +11,13 @@
 #include <linux/bpf.h>
 #include <bpf/bpf_helpers.h>
 
-struct line {
-    __u64 pages; /* wake slated when free pages fall below this */
-    __u64 armed; /* 1: not yet woken since slated set it */
-};
+#include "memwatch-line.h"
 
 struct {
     __uint(type, BPF_MAP_TYPE_ARRAY);
     __uint(max_entries, 1);
     __type(key, __u32);
-    __type(value, struct line);
+    __type(value, struct memwatch_line);
 } line SEC(".maps");
 
 struct {
@@ -35,7 +32,7 @@ extern const void vm_zone_stat __ksym;
 SEC("raw_tp/mm_page_alloc_zone_locked")
 int on_alloc(void *ctx) {
     __u32 key = 0;
-    struct line *l = bpf_map_lookup_elem(&line, &key);
+    struct memwatch_line *l = bpf_map_lookup_elem(&line, &key);
     long free = 0;
     (void)ctx;
     if (!l || !l->armed)

@@ -18,6 +18,7 @@
 #include <unistd.h>
 
 #include "dl.h"
+#include "memwatch-line.h"
 
 extern const unsigned char memwatch_bpf[];
 extern const size_t memwatch_bpf_size;
@@ -42,10 +43,6 @@ struct memwatch {
     uint64_t *consumer;       /* the ring buffer's consumer position (mapped read-write) */
     const uint64_t *producer; /* and its producer position (read-only) */
     long page;
-};
-
-struct line {
-    uint64_t pages, armed; /* as memwatch.bpf.c's */
 };
 
 /* libbpf's last warning, for the one line that says why loading failed. */
@@ -133,9 +130,10 @@ void memwatch_consume(struct memwatch *w) {
     __atomic_store_n(w->consumer, __atomic_load_n(w->producer, __ATOMIC_ACQUIRE), __ATOMIC_RELEASE);
 }
 
-int memwatch_arm(struct memwatch *w, uint64_t pages) {
+int memwatch_arm(struct memwatch *w, uint64_t free_b) {
     uint32_t key = 0;
-    struct line l = {.pages = pages, .armed = pages > 0};
+    uint64_t pages = free_b / (uint64_t)w->page;
+    struct memwatch_line l = {.pages = pages, .armed = pages > 0};
     union bpf_attr attr;
     memset(&attr, 0, sizeof attr);
     attr.map_fd = (uint32_t)w->line_fd;

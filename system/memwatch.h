@@ -16,6 +16,7 @@ int memwatch_open(struct memwatch **ret, struct err *e);
 /* Readable (EPOLLIN) once the line was crossed; memwatch_consume() makes it quiet again. */
 int memwatch_fd(const struct memwatch *w);
 void memwatch_consume(struct memwatch *w);
-/* Wake once when free pages fall below pages (0: never); each crossing disarms it until the next call. */
-int memwatch_arm(struct memwatch *w, uint64_t pages);
+/* Wake once when the machine's free memory (MemFree) falls below free_b bytes (0: never); each
+ * crossing disarms it until the next call. */
+int memwatch_arm(struct memwatch *w, uint64_t free_b);
 void memwatch_close(struct memwatch *w);

@@ -96,10 +96,10 @@ static void reap_dropped(struct slot *sl) {
 
 static int on_timer(struct loop_source *src, void *userdata);
 
-/* Make the missing spares in usec, or sooner if that was asked already. */
+/* Make the missing spares in usec, or sooner if that was asked already; held, when the hold ends. */
 static void refill_later(struct spares *sps, uint64_t usec) {
     uint64_t at = now_us() + usec;
-    if (sps->due && sps->due <= at)
+    if (sps->held || (sps->due && sps->due <= at))
         return;
     if ((sps->timer ? loop_timer_set(sps->timer, usec) : loop_add_timer(sps->s->loop, usec, on_timer, sps,
                                                                           &sps->timer)) == 0)
@@ -233,7 +233,11 @@ void spares_hold(struct slated *s, bool hold) {
         return;
     sps->held = hold;
     if (hold) {
-        /* A spare is a convenience: when memory is short it goes first, and none is made. */
+        /* A spare is a convenience: when memory is short it goes first, and none is made (no timer
+         * either: a refill due now would only wake slated to find the hold). */
+        if (sps->due)
+            loop_timer_stop(sps->timer);
+        sps->due = 0;
         for (size_t i = 0; i < 2; i++)
             if (sps->slot[i].sp) {
                 drop(&sps->slot[i]);

@@ -51,11 +51,7 @@ struct memmgr {
     uint64_t refaults, refaults_us; /* the device's refault counter when last looked at */
     bool locked;                    /* slated's pages are locked (mlockall) */
     bool fine;                      /* PSI triggers in 500 ms windows are allowed */
-    struct loop_source *fg_psi;     /* v2: a PSI trigger on the foreground app's own group */
-    int fg_psi_fd;
-    struct unit *fg_watched;        /* the app it is on */
-    uint64_t fg_stall_us;           /* when the foreground app last stalled on memory */
-    uint64_t fg_said_us;            /* when the log last said so */
+    uint64_t seen_stall_us;         /* when an app the user sees or hears last stalled on memory */
     struct memwatch *mw;            /* the machine's free pages watched at each allocation (eBPF) */
     struct loop_source *mw_src;
     uint64_t memfree;               /* the machine's free pages (bytes) at the last look */
@@ -109,7 +105,7 @@ static int oom_adj_of(enum importance i) {
     return adj[i];
 }
 
-static void watch_foreground(struct memmgr *m);
+static void watch_apps(struct memmgr *m);
 
 void memmgr_rank(struct slated *s) {
     uint64_t claimed = 0;
@@ -144,7 +140,7 @@ void memmgr_rank(struct slated *s) {
     if (m && claimed != m->claimed && cgroups_protect(s->cgroups, DAEMON_MIN, claimed, NULL) == 0)
         m->claimed = claimed;
     if (m && !m->cfg.disabled && cgroups_version(s->cgroups) == 2) /* v1 groups have no PSI of their own */
-        watch_foreground(m);
+        watch_apps(m);
 }
 
 /* ---- deciding ---- */
@@ -311,7 +307,7 @@ static void check(struct memmgr *m) {
     bool short_of = free_b < trim_line;
     uint64_t now = now_us();
     bool critical = short_of && (thrashing(m, total) || free_b < kill_line || now - m->last_full_us < FULL_STALL_US ||
-                                 now - m->fg_stall_us < FULL_STALL_US);
+                                 now - m->seen_stall_us < FULL_STALL_US);
     /* The watch's word: the fall has begun, and nobody paid for the news. */
     if (watch_fall(m, free_b, free_b < trim_line + TRIPWIRE_MIN || m->early))
         next = WATCH_US;
@@ -474,10 +470,8 @@ void memmgr_unit_ended(struct slated *s, struct unit *u) {
     struct memmgr *m = s->mem;
     if (!m)
         return;
-    if (m->fg_watched == u) {
-        unwatch(&m->fg_psi, &m->fg_psi_fd);
-        m->fg_watched = NULL;
-    }
+    if (u->psi)
+        unwatch(&u->psi, &u->psi_fd);
     if (m->victim == u) {
         m->victim = NULL;
         rearm_thresholds(m);
@@ -526,47 +520,46 @@ static void unwatch(struct loop_source **src, int *slot) {
 }
 
 /*
- * The foreground app stalled on memory (its own group's PSI): what the user sees stutters now. With
- * the device short, that makes the next look kill rather than wait for the kill line; with memory to
- * spare, the stall is the app's own budget (memory.high), and the log says so (at most every 10 s).
+ * An app stalled on memory (its own group's PSI). One the user sees or hears (foreground, visible,
+ * perceptible) stutters now: with the device short, that makes the next look kill rather than wait
+ * for the kill line. With memory to spare the stall is the app's own budget (memory.high throttles
+ * it), and the log says so, at most every 10 s an app.
  */
-static int on_fg_psi(struct loop_source *src, int fd, uint32_t events, void *userdata) {
-    struct memmgr *m = userdata;
+static int on_app_psi(struct loop_source *src, int fd, uint32_t events, void *userdata) {
+    struct unit *u = userdata;
+    struct memmgr *m = u->s->mem;
     (void)src;
     (void)fd;
     if (events & EPOLLERR) { /* its group went away */
-        unwatch(&m->fg_psi, &m->fg_psi_fd);
-        m->fg_watched = NULL;
+        unwatch(&u->psi, &u->psi_fd);
         return 0;
     }
     uint64_t now = now_us();
-    m->fg_stall_us = now;
-    if (m->fg_watched && now - m->fg_said_us >= 10000000ULL) {
-        m->fg_said_us = now;
-        unit_log(m->fg_watched, "memory: the foreground app stalls (PSI of its group)%s",
+    enum importance imp = unit_importance(u);
+    if (imp <= IMP_PERCEPTIBLE)
+        m->seen_stall_us = now;
+    if (now - u->psi_said_us >= 10000000ULL) {
+        u->psi_said_us = now;
+        unit_log(u, "memory: stalls (PSI of its group, %s)%s", importance_name(imp),
                  m->pressure ? ": the device is short" : ": at its own budget");
     }
     check(m);
     return 0;
 }
 
-/* v2: a PSI trigger on the foreground app's own group, moved as the foreground changes. */
-static void watch_foreground(struct memmgr *m) {
-    struct unit *fg = NULL;
-    for (struct unit *u = m->s->units; u && !fg; u = u->next)
-        if (unit_importance(u) == IMP_FOREGROUND && u->cg)
-            fg = u;
-    if (fg == m->fg_watched)
-        return;
-    unwatch(&m->fg_psi, &m->fg_psi_fd);
-    m->fg_watched = NULL;
-    if (!fg)
-        return;
+/* v2: a PSI trigger on each running app's own group, from its first ranking to its end. */
+static void watch_apps(struct memmgr *m) {
     /* 20 ms of stall within half a second is a dropped frame or two; the coarse window where only it is allowed. */
-    int fd = cgroup_pressure_fd(fg->cg, m->fine ? "some 20000 500000" : "some 100000 2000000", NULL);
-    watch(m, fd, EPOLLPRI, on_fg_psi, &m->fg_psi, &m->fg_psi_fd);
-    if (m->fg_psi)
-        m->fg_watched = fg;
+    const char *trigger = m->fine ? "some 20000 500000" : "some 100000 2000000";
+    for (struct unit *u = m->s->units; u; u = u->next) {
+        if (u->psi || !u->cg || unit_importance(u) == IMP_NONE)
+            continue;
+        int fd = cgroup_pressure_fd(u->cg, trigger, NULL);
+        if (fd >= 0 && loop_add_io(m->s->loop, fd, EPOLLPRI, on_app_psi, u, &u->psi) < 0)
+            close(fd);
+        else if (fd >= 0)
+            u->psi_fd = fd;
+    }
 }
 
 /*
@@ -625,7 +618,6 @@ int memmgr_start(struct slated *s, const struct memmgr_config *cfg) {
     m->s = s;
     m->cfg = *cfg;
     m->psi_some_fd = m->psi_full_fd = m->device_fd = m->reclaim_fd = m->tripwire_fd = m->device_max_fd = -1;
-    m->fg_psi_fd = -1;
     m->tripwire_high = UINT64_MAX;
     s->mem = m;
     protect_self(m);
@@ -708,7 +700,9 @@ void memmgr_stop(struct slated *s) {
     loop_source_remove(m->recheck);
     loop_source_remove(m->tripwire);
     loop_source_remove(m->device_max);
-    unwatch(&m->fg_psi, &m->fg_psi_fd);
+    for (struct unit *u = s->units; u; u = u->next)
+        if (u->psi)
+            unwatch(&u->psi, &u->psi_fd);
     loop_source_remove(m->mw_src);
     memwatch_close(m->mw);
     if (m->tripwire)

@@ -86,6 +86,9 @@ struct unit {
     char kill_reason[128]; /* why the memory manager killed it, "" if it did not */
     int oom_adj;           /* the oom_score_adj written for its importance */
     bool oom_adj_set, protected_mem;
+    struct loop_source *psi; /* v2: a PSI trigger on its own group (memory.c); its fd is psi_fd */
+    int psi_fd;
+    uint64_t psi_said_us;    /* when the log last said it stalled */
     struct unit *last_client; /* a service: the app that connected last (its importance lends ours) */
     uint64_t refused;   /* malformed messages from the app */
     uint32_t awaiting; /* the event sent whose EVENT_DONE has not come; 0: none */

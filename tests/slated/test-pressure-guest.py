@@ -97,7 +97,7 @@ def check_budget_run(console, name):
     lines, result = run_lines(console, name)
     print(f"{name}: fg={result['fg']} kills={result['kills']} manager_kills={result['manager_kills']}")
     said = [re.sub(r"^log t_ms=\S+ ", "", l) for l in lines if l.startswith("log ")]
-    if not any(re.search(rf"slated: {re.escape(FRONT)}: memory: the foreground app stalls \(PSI of its group\): "
+    if not any(re.search(rf"slated: {re.escape(FRONT)}: memory: stalls \(PSI of its group, foreground\): "
                          r"at its own budget", l) for l in said):
         fail(f"{name}: slated did not report the foreground app's stall at its budget")
     if int(result["kills"]) != 0:
